@@ -1,0 +1,3 @@
+import Tensors
+
+print("bert-bench: under construction")

@@ -1,0 +1,71 @@
+// swift-tools-version: 6.2
+import Foundation
+import PackageDescription
+
+// The pure-Swift kernels are written for 8-wide FMA. On x86_64 we ask the
+// compiler for the Haswell level (AVX2 + FMA, every x86 server CPU since
+// 2013). Set BERT_PORTABLE=1 when building for an older x86 machine.
+#if arch(x86_64)
+  let portable = ProcessInfo.processInfo.environment["BERT_PORTABLE"] != nil
+  let kernelFlags: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+  let kernelFlags: [SwiftSetting] = []
+#endif
+
+let package = Package(
+  name: "BERT",
+  platforms: [.macOS(.v14)],
+  // MARK: - Public API
+  products: [
+    .library(name: "BERT", targets: ["BERT"]),
+    .library(name: "Tensors", targets: ["Tensors"]),
+    .executable(name: "bert", targets: ["bert"]),
+    .executable(name: "bert-bench", targets: ["BertBench"]),
+  ],
+  traits: [
+    .trait(
+      name: "OpenBLAS",
+      description: "Route GEMM and LAPACK calls to the system OpenBLAS and LAPACKE."),
+    .default(enabledTraits: ["OpenBLAS"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+  ],
+  targets: [
+    // MARK: - Libraries
+    .target(
+      name: "Tensors",
+      dependencies: [.target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"]))],
+      swiftSettings: kernelFlags),
+    .target(
+      name: "BERT",
+      dependencies: ["Tensors", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: kernelFlags),
+
+    // MARK: - Executables
+    .executableTarget(
+      name: "bert",
+      dependencies: ["BERT", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .executableTarget(
+      name: "BertBench",
+      dependencies: ["BERT", "Tensors"],
+      path: "Benchmarks/BertBench",
+      swiftSettings: kernelFlags),
+
+    // MARK: - Implementation details
+    .systemLibrary(
+      name: "COpenBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+
+    // MARK: - Tests
+    .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+    .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+    .testTarget(
+      name: "BERTTests",
+      dependencies: ["BERT", "Tensors", "TestSupport"],
+      resources: [.copy("Fixtures")]),
+  ],
+  swiftLanguageModes: [.v5]
+)

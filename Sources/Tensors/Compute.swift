@@ -1,0 +1,106 @@
+// Run-time choice of backend and thread count.
+
+import Foundation
+
+#if OpenBLAS
+  import COpenBLAS
+#endif
+
+/// The process-wide compute settings: which backend runs the kernels and how
+/// many threads they use.
+///
+/// The defaults come from the environment: `BERT_BACKEND=openblas|swift` and
+/// `BERT_NUM_THREADS=N`. A scoped override (``withBackend(_:_:)``) applies to the
+/// current task only, so tests running in parallel can use different backends.
+public enum Compute {
+  private static let lock = NSLock()
+  nonisolated(unsafe) private static var globalBackend: BackendKind = initialBackend()
+  nonisolated(unsafe) private static var globalThreadCount: Int = initialThreadCount()
+  nonisolated(unsafe) private static var openBLASConfigured = false
+
+  @TaskLocal private static var scopedBackend: BackendKind?
+
+  /// The backend that ops dispatch to in the current context.
+  public static var backendKind: BackendKind {
+    if let scoped = scopedBackend { return scoped }
+    return lock.withLock { globalBackend }
+  }
+
+  /// The implementation of ``backendKind``.
+  public static var backend: any Backend {
+    let kind = backendKind
+    configureOpenBLASOnce()
+    return kind.implementation
+  }
+
+  /// Sets the process-wide default backend. Throws if this build lacks it.
+  public static func setBackend(_ kind: BackendKind) throws(ComputeError) {
+    guard kind.isAvailable else { throw .backendUnavailable(kind) }
+    lock.withLock { globalBackend = kind }
+  }
+
+  /// Runs `body` with `kind` as the backend of the current task.
+  public static func withBackend<R>(_ kind: BackendKind, _ body: () throws -> R) rethrows -> R {
+    precondition(kind.isAvailable, "Compute.withBackend: \(kind) is not in this build")
+    return try $scopedBackend.withValue(kind, operation: body)
+  }
+
+  /// The number of threads the kernels split work across (OpenBLAS's too).
+  public static var threadCount: Int {
+    get { lock.withLock { globalThreadCount } }
+    set {
+      let count = max(1, newValue)
+      lock.withLock { globalThreadCount = count }
+      #if OpenBLAS
+        OpenBLASBackend.setThreadCount(count)
+      #endif
+    }
+  }
+
+  /// A one-line description of the backend, kernel and threads, for logs.
+  public static var summary: String {
+    "backend \(backendKind) (kernel \(backend.kernelName)), \(threadCount) threads"
+  }
+
+  private static func configureOpenBLASOnce() {
+    #if OpenBLAS
+      let needed = lock.withLock {
+        defer { openBLASConfigured = true }
+        return !openBLASConfigured
+      }
+      if needed { OpenBLASBackend.setThreadCount(threadCount) }
+    #endif
+  }
+
+  private static func initialBackend() -> BackendKind {
+    if let name = ProcessInfo.processInfo.environment["BERT_BACKEND"]?.lowercased(),
+      let kind = BackendKind(rawValue: name), kind.isAvailable
+    {
+      return kind
+    }
+    return BackendKind.allAvailable[0]
+  }
+
+  private static func initialThreadCount() -> Int {
+    if let text = ProcessInfo.processInfo.environment["BERT_NUM_THREADS"], let count = Int(text),
+      count > 0
+    {
+      return count
+    }
+    return ProcessInfo.processInfo.activeProcessorCount
+  }
+}
+
+/// An error in the compute settings.
+public enum ComputeError: Error, CustomStringConvertible {
+  /// The backend is not part of this build.
+  case backendUnavailable(BackendKind)
+
+  public var description: String {
+    switch self {
+    case .backendUnavailable(let kind):
+      "the \(kind) backend is not in this build; available: "
+        + BackendKind.allAvailable.map(\.rawValue).joined(separator: ", ")
+    }
+  }
+}

@@ -1,0 +1,3 @@
+import BERT
+
+print("bert: under construction")
