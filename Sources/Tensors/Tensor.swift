@@ -6,22 +6,27 @@
 // and matrix products express transposition through GEMM flags instead.
 
 /// The reference-counted buffer behind a tensor: `count` floats, 64-byte aligned.
+///
+/// Large buffers come from and return to ``BufferPool``, so the activations of
+/// one layer reuse the memory of the previous one instead of faulting in fresh
+/// pages for every op.
 public final class TensorStorage: @unchecked Sendable {
   /// The number of `Float` elements.
   public let count: Int
   /// The first element. Valid for the lifetime of the storage.
   public let pointer: UnsafeMutablePointer<Float>
+  private let byteCount: Int
 
   /// Allocates `count` uninitialised floats.
   public init(count: Int) {
     precondition(count >= 0, "TensorStorage: negative element count \(count)")
     self.count = count
-    let raw = UnsafeMutableRawPointer.allocate(
-      byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-    self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    byteCount = max(count, 1) * MemoryLayout<Float>.stride
+    pointer = BufferPool.shared.take(byteCount: byteCount).bindMemory(
+      to: Float.self, capacity: max(count, 1))
   }
 
-  deinit { pointer.deallocate() }
+  deinit { BufferPool.shared.give(UnsafeMutableRawPointer(pointer), byteCount: byteCount) }
 
   /// A new storage holding the same values.
   func copy() -> TensorStorage {
