@@ -147,7 +147,8 @@ import Testing
     let (u, s, vt) = try Compute.withBackend(backend) { try LinearAlgebra.svd(a) }
     expectValidSVD(a, u, s, vt, "\(backend) rank 1", rankDeficient: true)
     // σ₁ = ‖column‖·‖row‖ = √15 · 3.
-    expectClose(s.scalars, [Float(15).squareRoot() * 3, 0, 0], rtol: 1e-5, atol: 1e-5, "\(backend) σ")
+    expectClose(
+      s.scalars, [Float(15).squareRoot() * 3, 0, 0], rtol: 1e-5, atol: 1e-5, "\(backend) σ")
   }
 
   // MARK: - eigh
@@ -257,7 +258,8 @@ import Testing
   @Test(arguments: BackendKind.allAvailable)
   func emptyMatrices(_ backend: BackendKind) throws {
     try Compute.withBackend(backend) {
-      #expect(try LinearAlgebra.solve(Tensor(zeros: [0, 0]), Tensor(zeros: [0, 2])).shape == [0, 2])
+      #expect(
+        try LinearAlgebra.solve(Tensor(zeros: [0, 0]), Tensor(zeros: [0, 2])).shape == [0, 2])
       #expect(try LinearAlgebra.cholesky(Tensor(zeros: [0, 0])).shape == [0, 0])
       let (q, r) = try LinearAlgebra.qr(Tensor(zeros: [4, 0]))
       #expect(q.shape == [4, 0] && r.shape == [0, 0])

@@ -53,26 +53,43 @@ extension SwiftLinearAlgebra {
     let negligible = Double.ulpOfOne * frobenius
     let tolerance = Double(length) * Double.ulpOfOne
 
-    try roundRobinSweeps(count: p, operation: "svd") { first, second in
-      let x = vectors + first * length  // [L]
-      let y = vectors + second * length  // [L]
-      var xx: Double = 0
-      var yy: Double = 0
-      var xy: Double = 0
-      for i in 0..<length {
-        xx += x[i] * x[i]
-        yy += y[i] * y[i]
-        xy += x[i] * y[i]
+    // Squared norms of the vectors: recomputed before each sweep, updated
+    // exactly by each rotation in between.
+    let squaredNorms = UnsafeMutablePointer<Double>.allocate(capacity: p)  // [p]
+    defer { squaredNorms.deallocate() }
+    let rotated = UnsafeMutablePointer<Bool>.allocate(capacity: p / 2 + 1)
+    defer { rotated.deallocate() }
+
+    try roundRobinSweeps(count: p, operation: "svd") {
+      for k in 0..<p {
+        let x = vectors + k * length  // [L]
+        squaredNorms[k] = dot(x, x, count: length)
       }
-      let xNorm = xx.squareRoot()
-      let yNorm = yy.squareRoot()
-      guard xNorm > negligible, yNorm > negligible, abs(xy) > tolerance * xNorm * yNorm else {
-        return false
+    } round: { pairs in
+      rotated.initialize(repeating: false, count: pairs.count)
+      Parallel.forEachChunk(pairs.count, minimumChunk: max(1, 4_096 / (length + p))) { range in
+        for index in range {
+          let (first, second) = pairs[index]
+          let xx = squaredNorms[first]
+          let yy = squaredNorms[second]
+          let xNorm = xx.squareRoot()
+          let yNorm = yy.squareRoot()
+          guard xNorm > negligible, yNorm > negligible else { continue }
+          let x = vectors + first * length  // [L]
+          let y = vectors + second * length  // [L]
+          let xy = dot(x, y, count: length)
+          guard abs(xy) > tolerance * xNorm * yNorm else { continue }
+          let (c, s) = jacobiRotation(pp: xx, qq: yy, pq: xy)
+          let t = s / c
+          rotate(x, y, count: length, c: c, s: s)
+          rotate(rotations + first * p, rotations + second * p, count: p, c: c, s: s)
+          squaredNorms[first] = max(0, xx - t * xy)
+          squaredNorms[second] = max(0, yy + t * xy)
+          rotated[index] = true
+        }
       }
-      let (c, s) = jacobiRotation(pp: xx, qq: yy, pq: xy)
-      rotate(x, y, count: length, c: c, s: s)
-      rotate(rotations + first * p, rotations + second * p, count: p, c: c, s: s)
-      return true
+      for index in 0..<pairs.count where rotated[index] { return true }
+      return false
     }
 
     // Singular values and the order that sorts them descending.
@@ -152,35 +169,33 @@ extension SwiftLinearAlgebra {
     preconditionFailure("completeOrthonormal: no completion for \(count) vectors of \(length)")
   }
 
-  /// Runs sweeps of `rotatePair` over every pair of `count` items in
-  /// round-robin order until a sweep rotates nothing.
+  /// Runs sweeps over every pair of `count` items in round-robin order until
+  /// a sweep rotates nothing.
   ///
-  /// In each of the count − 1 rounds (count rounded up to even) the pairs are
-  /// disjoint, so they run in parallel. `rotatePair(i, j)` returns whether it
-  /// rotated.
+  /// A sweep is count − 1 rounds (count rounded up to even); the pairs of a
+  /// round are disjoint, so their rotations can run in parallel. `beforeSweep`
+  /// runs at the start of each sweep; `round` gets the pairs (first < second)
+  /// of one round and returns whether it rotated any.
   private static func roundRobinSweeps(
-    count: Int, operation: String, _ rotatePair: (Int, Int) -> Bool
+    count: Int, operation: String, beforeSweep: () -> Void,
+    round: (UnsafeBufferPointer<(Int, Int)>) -> Bool
   ) throws(LinearAlgebraError) {
     guard count > 1 else { return }
-    let players = count + count % 2  // an odd count gets a bye slot
-    let pairCount = players / 2
+    let players = count + count % 2  // an odd count gets a bye: seat `count`
     var seats = Array(0..<players)
-    let rotated = UnsafeMutablePointer<Bool>.allocate(capacity: pairCount)
-    defer { rotated.deallocate() }
+    var pairs = [(Int, Int)]()
+    pairs.reserveCapacity(players / 2)
     for _ in 0..<maximumSweeps {
+      beforeSweep()
       var anyRotation = false
       for _ in 0..<(players - 1) {
-        rotated.initialize(repeating: false, count: pairCount)
-        seats.withUnsafeBufferPointer { seat in
-          Parallel.forEachChunk(pairCount, minimumChunk: max(1, 4_096 / count)) { range in
-            for pair in range {
-              let first = min(seat[pair], seat[players - 1 - pair])
-              let second = max(seat[pair], seat[players - 1 - pair])
-              if second < count { rotated[pair] = rotatePair(first, second) }
-            }
-          }
+        pairs.removeAll(keepingCapacity: true)
+        for seat in 0..<(players / 2) {
+          let first = min(seats[seat], seats[players - 1 - seat])
+          let second = max(seats[seat], seats[players - 1 - seat])
+          if second < count { pairs.append((first, second)) }
         }
-        for pair in 0..<pairCount where rotated[pair] { anyRotation = true }
+        if pairs.withUnsafeBufferPointer(round) { anyRotation = true }
         // Keep seat 0 fixed and move everyone else one seat along.
         let last = seats[players - 1]
         for index in stride(from: players - 1, to: 1, by: -1) { seats[index] = seats[index - 1] }
@@ -196,9 +211,12 @@ extension SwiftLinearAlgebra {
   /// The eigendecomposition of a symmetric matrix by cyclic Jacobi, in Double.
   ///
   /// Reads only the lower triangle of A. Each sweep visits every (p, q), p < q,
-  /// in row order and zeroes A[p, q] with a rotation unless |A[p, q]| ≤
+  /// in round-robin order and zeroes A[p, q] with a rotation unless |A[p, q]| ≤
   /// ε·‖A‖_F / n (ε the Double epsilon); a sweep with no rotation leaves an
-  /// off-diagonal norm below ε·‖A‖_F, and ends the iteration.
+  /// off-diagonal norm below ε·‖A‖_F, and ends the iteration. The n/2
+  /// rotations of a round touch disjoint rows and columns, so they are applied
+  /// together (Brent and Luk's parallel ordering): rows pair by pair, then
+  /// columns row by row, each in parallel and along contiguous memory.
   ///
   /// - Parameter a: A [n, n].
   /// - Returns: the eigenvalues [n] ascending and V [n, n] with the unit
@@ -228,39 +246,54 @@ extension SwiftLinearAlgebra {
     frobenius = frobenius.squareRoot()
     let negligible = Double.ulpOfOne * frobenius / Double(n)
 
-    var converged = false
-    for _ in 0..<maximumSweeps {
-      var anyRotation = false
-      for p in 0..<n {
-        for q in (p + 1)..<n where abs(matrix[p * n + q]) > negligible {
-          anyRotation = true
-          let rowP = matrix + p * n  // [n]
-          let rowQ = matrix + q * n  // [n]
-          let app = rowP[p]
-          let aqq = rowQ[q]
-          let apq = rowP[q]
-          let (c, s) = jacobiRotation(pp: app, qq: aqq, pq: apq)
-          let t = s / c
-          // Jᵀ·A·J: rotate rows p and q, set the 2 × 2 block, mirror the rows
-          // into columns p and q.
-          rotate(rowP, rowQ, count: n, c: c, s: s)
-          rowP[p] = app - t * apq
-          rowQ[q] = aqq + t * apq
-          rowP[q] = 0
-          rowQ[p] = 0
-          for r in 0..<n where r != p && r != q {
-            matrix[r * n + p] = rowP[r]
-            matrix[r * n + q] = rowQ[r]
-          }
+    let rotationStorage = UnsafeMutablePointer<PlaneRotation>.allocate(capacity: n / 2 + 1)
+    defer { rotationStorage.deallocate() }
+
+    try roundRobinSweeps(count: n, operation: "eigh") {
+    } round: { pairs in
+      // The rotations of this round, from the current matrix.
+      var active = 0
+      for (p, q) in pairs where abs(matrix[p * n + q]) > negligible {
+        let app = matrix[p * n + p]
+        let aqq = matrix[q * n + q]
+        let apq = matrix[p * n + q]
+        let (c, s) = jacobiRotation(pp: app, qq: aqq, pq: apq)
+        rotationStorage[active] = PlaneRotation(
+          p: p, q: q, c: c, s: s, pp: app - s / c * apq, qq: aqq + s / c * apq)
+        active += 1
+      }
+      guard active > 0 else { return false }
+      let rotations = UnsafeBufferPointer(start: rotationStorage, count: active)
+      // A ← Jᵀ·A·J, J the product of the round's disjoint rotations: rows
+      // (and the rows of Vᵀ) pair by pair, then columns row by row.
+      Parallel.forEachChunk(active, minimumChunk: max(1, 2_048 / n)) { range in
+        for rotation in rotations[range] {
+          let (p, q, c, s) = (rotation.p, rotation.q, rotation.c, rotation.s)
+          rotate(matrix + p * n, matrix + q * n, count: n, c: c, s: s)
           rotate(vectors + p * n, vectors + q * n, count: n, c: c, s: s)
         }
       }
-      if !anyRotation {
-        converged = true
-        break
+      Parallel.forEachChunk(n, minimumChunk: max(1, 2_048 / active)) { range in
+        for row in range {
+          let elements = matrix + row * n  // [n]
+          for rotation in rotations {
+            let x = elements[rotation.p]
+            let y = elements[rotation.q]
+            elements[rotation.p] = rotation.c * x - rotation.s * y
+            elements[rotation.q] = rotation.s * x + rotation.c * y
+          }
+        }
       }
+      // Each 2 × 2 block takes its exact values: the rotation zeroes A[p, q].
+      for rotation in rotations {
+        let (p, q) = (rotation.p, rotation.q)
+        matrix[p * n + p] = rotation.pp
+        matrix[q * n + q] = rotation.qq
+        matrix[p * n + q] = 0
+        matrix[q * n + p] = 0
+      }
+      return true
     }
-    if !converged { throw .didNotConverge(operation: "eigh") }
 
     let order = (0..<n).sorted {
       matrix[$0 * n + $0] < matrix[$1 * n + $1]
@@ -277,6 +310,17 @@ extension SwiftLinearAlgebra {
   }
 
   // MARK: - Rotations
+
+  /// One plane rotation of a Jacobi round: J = [[c, s], [−s, c]] in the (p, q)
+  /// plane, and the diagonal entries A[p, p], A[q, q] it produces.
+  private struct PlaneRotation {
+    var p: Int
+    var q: Int
+    var c: Double
+    var s: Double
+    var pp: Double
+    var qq: Double
+  }
 
   /// The rotation (c, s) that diagonalises the symmetric 2 × 2 matrix
   /// [[pp, pq], [pq, qq]] as Jᵀ·M·J with J = [[c, s], [−s, c]], taking the

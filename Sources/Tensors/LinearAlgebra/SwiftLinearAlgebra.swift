@@ -30,7 +30,7 @@ enum SwiftLinearAlgebra {
       LinearAlgebraInput.singularPivotThreshold(
         order: n, largest: LinearAlgebraInput.largestMagnitude(a)))
 
-    let lu = DoubleMatrix(a)  // [n, n]: L below the diagonal (unit diagonal implied), U on and above
+    let lu = DoubleMatrix(a)  // [n, n]: L below the diagonal (unit diagonal implied), U above
     defer { lu.deallocate() }
     let x = DoubleMatrix(b)  // [n, r]: B, then L⁻¹·P·B, then X
     defer { x.deallocate() }
@@ -99,7 +99,7 @@ enum SwiftLinearAlgebra {
     for j in 0..<n {
       let rowJ = factor + j * n  // [n]: L[j, 0..<j] is known
       var diagonal = Double(source[j * n + j])
-      for k in 0..<j { diagonal -= rowJ[k] * rowJ[k] }
+      diagonal -= dot(rowJ, rowJ, count: j)
       // A non-positive (or NaN) pivot: the leading minor of order j + 1 is not
       // positive definite.
       if !(diagonal > 0) { throw .notPositiveDefinite(order: j + 1) }
@@ -109,8 +109,7 @@ enum SwiftLinearAlgebra {
         for offset in range {
           let i = j + 1 + offset
           let rowI = factor + i * n  // [n]
-          var sum = Double(source[i * n + j])
-          for k in 0..<j { sum -= rowI[k] * rowJ[k] }
+          let sum = Double(source[i * n + j]) - dot(rowI, rowJ, count: j)
           rowI[j] = sum / root
         }
       }
@@ -143,8 +142,7 @@ enum SwiftLinearAlgebra {
 
     for j in 0..<p {
       let column = columns + j * m  // [m]: x = column[j..<m]
-      var tail: Double = 0
-      for i in (j + 1)..<m { tail += column[i] * column[i] }
+      let tail = dot(column + j + 1, column + j + 1, count: m - j - 1)
       let alpha = column[j]
       if tail == 0 {
         tau[j] = 0  // already upper triangular here: H = I
@@ -191,13 +189,37 @@ enum SwiftLinearAlgebra {
       chunk in
       for offset in chunk {
         let target = columns + (columnRange.lowerBound + offset) * length  // [length]
-        var dot = target[start]
-        for i in (start + 1)..<length { dot += v[i] * target[i] }
-        dot *= tau
-        target[start] -= dot
-        for i in (start + 1)..<length { target[i] -= dot * v[i] }
+        let product =
+          tau * (target[start] + dot(v + start + 1, target + start + 1, count: length - start - 1))
+        target[start] -= product
+        for i in (start + 1)..<length { target[i] -= product * v[i] }
       }
     }
+  }
+
+  /// Σ x[i]·y[i] over `count` elements, with eight partial sums so that it vectorises.
+  @inline(__always)
+  static func dot(
+    _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, count: Int
+  ) -> Double {
+    var low = SIMD4<Double>()
+    var high = SIMD4<Double>()
+    var index = 0
+    while index + 8 <= count {
+      let x0 = UnsafeRawPointer(x + index).loadUnaligned(as: SIMD4<Double>.self)
+      let y0 = UnsafeRawPointer(y + index).loadUnaligned(as: SIMD4<Double>.self)
+      let x1 = UnsafeRawPointer(x + index + 4).loadUnaligned(as: SIMD4<Double>.self)
+      let y1 = UnsafeRawPointer(y + index + 4).loadUnaligned(as: SIMD4<Double>.self)
+      low.addProduct(x0, y0)
+      high.addProduct(x1, y1)
+      index += 8
+    }
+    var sum = (low + high).sum()
+    while index < count {
+      sum += x[index] * y[index]
+      index += 1
+    }
+    return sum
   }
 
   private static func swapRows(
