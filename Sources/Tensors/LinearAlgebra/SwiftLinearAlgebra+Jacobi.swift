@@ -53,8 +53,8 @@ extension SwiftLinearAlgebra {
     let negligible = Double.ulpOfOne * frobenius
     let tolerance = Double(length) * Double.ulpOfOne
 
-    // Squared norms of the vectors: recomputed before each sweep, updated
-    // exactly by each rotation in between.
+    // Squared norms of the vectors: recomputed before each sweep, and updated
+    // in closed form (‖x‖² − t·x·y, ‖y‖² + t·x·y) by each rotation in between.
     let squaredNorms = UnsafeMutablePointer<Double>.allocate(capacity: p)  // [p]
     defer { squaredNorms.deallocate() }
     let rotated = UnsafeMutablePointer<Bool>.allocate(capacity: p / 2 + 1)
