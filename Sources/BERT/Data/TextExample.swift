@@ -122,7 +122,8 @@ public enum TextExampleReader {
     switch format {
     case .csv, .tsv:
       let records =
-        format == .csv ? try DelimitedText.parseCSV(body, file: source) : DelimitedText.parseTSV(body)
+        format == .csv
+        ? try DelimitedText.parseCSV(body, file: source) : DelimitedText.parseTSV(body)
       guard let headerIndex = records.firstIndex(where: { !$0.isBlank }) else {
         throw DatasetError.emptyFile(file: source)
       }
