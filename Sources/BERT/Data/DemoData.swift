@@ -353,6 +353,33 @@ public enum DemoData {
       report: report, details: ["documents": documents.count])
   }
 
+  // MARK: - From files
+
+  /// `polarity(bytes:source:evalFraction:seed:)` on a file.
+  public static func polarity(contentsOf url: URL, evalFraction: Double = 0.2, seed: UInt64 = 1)
+    throws -> DemoSplit<TextExample>
+  {
+    try polarity(
+      bytes: TextFile.bytes(of: url), source: url.path, evalFraction: evalFraction, seed: seed)
+  }
+
+  /// `wsjPOS(bytes:source:evalFraction:)` on a file.
+  public static func wsjPOS(contentsOf url: URL, evalFraction: Double = 0.2) throws -> DemoSplit<
+    TaggedSentence
+  > {
+    try wsjPOS(bytes: TextFile.bytes(of: url), source: url.path, evalFraction: evalFraction)
+  }
+
+  /// `lee(corpus:corpusSource:similarities:similaritiesSource:evalFraction:seed:)` on files.
+  public static func lee(
+    corpus: URL, similarities: URL, evalFraction: Double = 0.2, seed: UInt64 = 1
+  ) throws -> DemoSplit<TextExample> {
+    try lee(
+      corpus: TextFile.bytes(of: corpus), corpusSource: corpus.path,
+      similarities: TextFile.bytes(of: similarities), similaritiesSource: similarities.path,
+      evalFraction: evalFraction, seed: seed)
+  }
+
   // MARK: - Helpers
 
   /// Lines of text that is UTF-8 except for a few Latin-1 bytes (the Lee
