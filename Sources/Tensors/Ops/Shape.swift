@@ -51,8 +51,9 @@ extension Tensor {
         var firstColumn = 0
         while firstColumn < columns {
           let lastColumn = Swift.min(columns, firstColumn + tile)
-          for i in firstRow..<lastRow {
-            for j in firstColumn..<lastColumn { to[j * rows + i] = from[i * columns + j] }
+          // Contiguous writes along each output row, strided reads within the tile.
+          for j in firstColumn..<lastColumn {
+            for i in firstRow..<lastRow { to[j * rows + i] = from[i * columns + j] }
           }
           firstColumn = lastColumn
         }
