@@ -122,6 +122,19 @@ private func ranges(_ pairs: [(Int, Int)]) -> [Range<Int>] { pairs.map { $0.0..<
     #expect(encoding.offsets == ranges([(0, 0), (0, 1), (2, 103), (0, 0)]))
   }
 
+  @Test func vocabularyComparesScalarsNotCharacters() throws {
+    // Canonically equivalent entries are distinct tokens, as in Python; and a
+    // continuation whose first scalar combines with "#" is still a continuation.
+    let vocabulary = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "\u{E9}", "e\u{301}", "x", "##\u{93F}"]
+    let tokenizer = try BertTokenizer(
+      vocabulary: vocabulary, doLowerCase: false, stripAccents: false)
+    #expect(tokenizer.id(for: "\u{E9}") == 4)
+    #expect(tokenizer.id(for: "e\u{301}") == 5)
+    // HF composes the text to NFC first, so both spellings reach the composed entry.
+    #expect(tokenizer.encode("e\u{301} \u{E9}").inputIDs == [1, 4, 4, 2])
+    #expect(tokenizer.tokenize("x\u{93F}") == ["x", "##\u{93F}"])
+  }
+
   @Test func specialTokensInText() throws {
     let tokenizer = try tiny()
     #expect(tokenizer.tokenize("[CLS] want [SEP]") == ["[CLS]", "want", "[SEP]"])
@@ -376,6 +389,25 @@ struct TokenizerTests {
         let actual = encoding.offsets.map { [$0.lowerBound, $0.upperBound] }
         if actual != offsets { wrong.append("offsets: expected \(offsets), actual \(actual)") }
       }
+      // Where HF's tokenizers disagree there are no reference offsets: check that
+      // ours are non-empty ranges of the text whose starts never go back.
+      let length = c.text.unicodeScalars.count
+      let pairLength = c.pair?.unicodeScalars.count ?? 0
+      var previousStart = [0, 0]
+      for (offset, sequence) in zip(encoding.offsets, encoding.sequenceIDs) {
+        guard let sequence else {
+          if !offset.isEmpty || offset.lowerBound != 0 {
+            wrong.append("special token at \(offset)")
+          }
+          continue
+        }
+        if offset.isEmpty || offset.upperBound > (sequence == 0 ? length : pairLength)
+          || offset.lowerBound < previousStart[sequence]
+        {
+          wrong.append("offset \(offset) out of place in sequence \(sequence)")
+        }
+        previousStart[sequence] = offset.lowerBound
+      }
       if let mask = c.attentionMask, mask != encoding.attentionMask {
         wrong.append("attention mask: expected \(mask), actual \(encoding.attentionMask)")
       }
@@ -422,5 +454,40 @@ struct TokenizerTests {
     }
     for failure in failures { print(failure) }
     #expect(failures.isEmpty, "\(failures.count) of \(fixtures.windows.count) window cases differ")
+  }
+}
+
+// MARK: - Throughput (run on demand)
+
+@Suite(
+  .enabled(
+    if: ProcessInfo.processInfo.environment["BERT_TOKENIZER_BENCH"] != nil
+      && TokenizerFixtures.hasRealVocabulary,
+    "Skipped: set BERT_TOKENIZER_BENCH=1 (and build in release) to measure throughput."))
+struct TokenizerThroughputTests {
+  /// Encodes 10,000 English sentences from the fixtures and reports tokens per second.
+  @Test func encodeTenThousandSentences() throws {
+    let fixtures = try TokenizerFixtures.load()
+    let pool = fixtures.encode.filter { $0.group == "sentences" || $0.group == "pairs" }
+      .flatMap { [$0.text] + ($0.pair.map { [$0] } ?? []) }
+    let texts = (0..<10_000).map { pool[$0 % pool.count] }
+    let tokenizer = try TokenizerFixtures.tokenizer(
+      try #require(fixtures.header.configs["uncased"]))
+    _ = tokenizer.encodeBatch(Array(texts.prefix(100)))
+    let clock = ContinuousClock()
+    func report(_ label: String, _ body: () -> Int) {
+      var tokens = 0
+      let elapsed = clock.measure { tokens = body() }
+      let seconds =
+        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+      print(
+        "Tokenizer throughput (\(label)): \(texts.count) sentences, \(tokens) tokens in "
+          + "\(String(format: "%.3f", seconds)) s: \(Int(Double(tokens) / seconds)) tokens/s, "
+          + "\(Int(Double(texts.count) / seconds)) sentences/s")
+    }
+    report("encode, one thread") { texts.reduce(0) { $0 + tokenizer.encode($1).count } }
+    report("encodeBatch, \(Compute.threadCount) threads") {
+      tokenizer.encodeBatch(texts).reduce(0) { $0 + $1.count }
+    }
   }
 }

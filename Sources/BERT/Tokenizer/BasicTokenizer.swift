@@ -182,9 +182,21 @@ public struct BasicTokenizer: Sendable {
   /// that NFC changes (a base letter and the marks composed into it, or a Hangul
   /// jamo sequence) all get the range of the whole stretch.
   private func composeWord(_ workspace: inout TokenizerWorkspace) {
-    workspace.wordScalars.removeAll(keepingCapacity: true)
     workspace.wordStarts.removeAll(keepingCapacity: true)
     workspace.wordEnds.removeAll(keepingCapacity: true)
+    // NFC leaves scalars below U+0300 alone. With accents stripped, NFC changes
+    // nothing either: NFD after lower-casing undoes it (lower-casing preserves
+    // canonical equivalence), and skipping it keeps each remaining scalar's own
+    // range, as HF's fast tokenizer reports it. Then take the raw buffers as they are.
+    if stripsAccents || workspace.rawScalars.allSatisfy({ $0.value < 0x300 }) {
+      swap(&workspace.wordScalars, &workspace.rawScalars)
+      for index in workspace.rawIndices {
+        workspace.wordStarts.append(index)
+        workspace.wordEnds.append(index + 1)
+      }
+      return
+    }
+    workspace.wordScalars.removeAll(keepingCapacity: true)
     let raw = workspace.rawScalars
     let indices = workspace.rawIndices
     func keep(_ range: Range<Int>, _ workspace: inout TokenizerWorkspace) {
@@ -194,12 +206,7 @@ public struct BasicTokenizer: Sendable {
         workspace.wordEnds.append(indices[k] + 1)
       }
     }
-    // With accents stripped, NFC changes nothing: NFD after lower-casing undoes it
-    // (lower-casing preserves canonical equivalence). Skipping it keeps each
-    // remaining scalar's own range, as HF's fast tokenizer reports it.
-    if stripsAccents || raw.allSatisfy({ $0.value < 0x300 })
-      || Composition.nfc(raw[...]).elementsEqual(raw)
-    {
+    if Composition.nfc(raw[...]).elementsEqual(raw) {
       keep(0..<raw.count, &workspace)
       return
     }

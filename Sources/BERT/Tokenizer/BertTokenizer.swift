@@ -48,6 +48,8 @@ public struct BertTokenizer: Sendable {
   /// Special tokens that split the text before anything else, longest first,
   /// as scalars, with their ids.
   private let specialTokens: [(scalars: [Unicode.Scalar], id: Int)]
+  /// The first scalar of each special token (usually just "[").
+  private let specialTokenStarts: [Unicode.Scalar]
 
   /// Whether the text is lower-cased (HF's `do_lower_case`).
   public var doLowerCase: Bool { basicTokenizer.doLowerCase }
@@ -140,6 +142,7 @@ public struct BertTokenizer: Sendable {
       }
     }
     specialTokens = specials.sorted { $0.scalars.count > $1.scalars.count }
+    specialTokenStarts = Array(Set(specials.map { $0.scalars[0] }))
     basicTokenizer = BasicTokenizer(
       doLowerCase: config.doLowerCase, stripAccents: config.stripAccents,
       tokenizeChineseCharacters: config.tokenizeChineseCharacters,
@@ -215,16 +218,7 @@ public struct BertTokenizer: Sendable {
     var fragmentStart = 0
     var i = 0
     while i < scalars.count {
-      if scalars[i] == "[", let special = specialToken(at: i, in: scalars) {
-        appendFragment(fragmentStart..<i, &workspace)
-        ids.append(special.id)
-        offsets.append(i..<i + special.scalars.count)
-        i += special.scalars.count
-        fragmentStart = i
-      } else if scalars[i] != "[" && !specialTokens.isEmpty
-        && specialTokens.contains(where: { $0.scalars.first == scalars[i] }),
-        let special = specialToken(at: i, in: scalars)
-      {
+      if specialTokenStarts.contains(scalars[i]), let special = specialToken(at: i, in: scalars) {
         appendFragment(fragmentStart..<i, &workspace)
         ids.append(special.id)
         offsets.append(i..<i + special.scalars.count)
@@ -270,7 +264,8 @@ public struct BertTokenizer: Sendable {
   }
 
   /// Encodes a batch of texts, or of pairs (`pairs[i]` goes with `texts[i]`).
-  /// ``Padding/longest`` pads every encoding to the longest of the batch.
+  /// ``Padding/longest`` pads every encoding to the longest of the batch. Large
+  /// batches are split across the compute threads (``Compute/threadCount``).
   ///
   /// - Returns: one encoding per text, in order.
   public func encodeBatch(
@@ -278,11 +273,19 @@ public struct BertTokenizer: Sendable {
     truncation: Truncation = .longestFirst, padding: Padding = .doNotPad
   ) -> [Encoding] {
     precondition(pairs == nil || pairs!.count == texts.count, "one pair per text")
-    var workspace = TokenizerWorkspace()
-    var encodings = texts.indices.map { i in
-      encode(
-        texts[i], pair: pairs?[i], maxLength: maxLength, truncation: truncation,
-        padding: padding == .longest ? .doNotPad : padding, workspace: &workspace)
+    let empty = Encoding(
+      inputIDs: [], tokenTypeIDs: [], attentionMask: [], specialTokensMask: [], offsets: [],
+      sequenceIDs: [])
+    var encodings = [Encoding](repeating: empty, count: texts.count)
+    encodings.withUnsafeMutableBufferPointer { results in
+      Parallel.forEachChunk(texts.count, minimumChunk: 256) { range in
+        var workspace = TokenizerWorkspace()
+        for i in range {
+          results[i] = encode(
+            texts[i], pair: pairs?[i], maxLength: maxLength, truncation: truncation,
+            padding: padding == .longest ? .doNotPad : padding, workspace: &workspace)
+        }
+      }
     }
     if padding == .longest, let longest = encodings.map(\.count).max() {
       for i in encodings.indices { encodings[i].pad(to: longest, paddingID: paddingTokenID) }
