@@ -9,7 +9,7 @@ import Foundation
 /// 1. special tokens written in the text (`[CLS]`, `[SEP]`, `[PAD]`, `[UNK]`,
 ///    `[MASK]`) are split off first and kept, as HF's added-token trie does;
 /// 2. ``BasicTokenizer`` cleans, normalises and splits the rest into words;
-/// 3. ``WordPieceTokenizer`` cuts each word into vocabulary entries.
+/// 3. WordPiece cuts each word into vocabulary entries, greedily, longest first.
 ///
 /// Offsets are half-open ranges of Unicode scalar indices in the original text
 /// (the same as Python string indices), even where lower-casing or accent
@@ -25,7 +25,7 @@ public struct BertTokenizer: Sendable {
   /// The basic tokenizer's settings (lower-casing, accents, CJK).
   public let basicTokenizer: BasicTokenizer
   /// The WordPiece stage.
-  public let wordPieceTokenizer: WordPieceTokenizer
+  let wordPieceTokenizer: WordPieceTokenizer
   /// The longest input the model accepts (`model_max_length`), when known. It is
   /// the default limit for truncation and for ``Padding/maxLength``.
   public let modelMaxLength: Int?
@@ -57,6 +57,8 @@ public struct BertTokenizer: Sendable {
   public var stripAccents: Bool? { basicTokenizer.stripAccents }
   /// Whether CJK ideographs become words of their own (HF's `tokenize_chinese_chars`).
   public var tokenizeChineseCharacters: Bool { basicTokenizer.tokenizeChineseCharacters }
+  /// Longer words, in scalars after normalisation, become `[UNK]` (HF: 100).
+  public var maxInputCharactersPerWord: Int { wordPieceTokenizer.maxInputCharactersPerWord }
 
   // MARK: - Creating a tokenizer
 

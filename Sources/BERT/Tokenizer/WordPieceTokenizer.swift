@@ -4,7 +4,7 @@
 /// longest vocabulary entry that starts it, then the longest `##` entry that
 /// continues it, and so on. A word that cannot be cut completely, or that is
 /// longer than ``maxInputCharactersPerWord`` scalars, becomes one unknown token.
-public struct WordPieceTokenizer: Sendable {
+struct WordPieceTokenizer: Sendable {
   /// Token to id, for every vocabulary entry (the last id when a token repeats).
   let wordIDs: [VocabularyKey: Int]
   /// Continuation entries (`##x`) without their `##`, to id.
@@ -13,9 +13,9 @@ public struct WordPieceTokenizer: Sendable {
   let longestWord: Int
   let longestContinuation: Int
   /// The id of the unknown token.
-  public let unknownTokenID: Int
+  let unknownTokenID: Int
   /// Words longer than this many scalars become the unknown token (HF: 100).
-  public let maxInputCharactersPerWord: Int
+  let maxInputCharactersPerWord: Int
 
   init(
     tokenToID: [VocabularyKey: Int], unknownTokenID: Int, maxInputCharactersPerWord: Int = 100
