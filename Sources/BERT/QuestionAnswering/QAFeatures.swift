@@ -14,6 +14,9 @@ extension QAWindow {
   /// as in Hugging Face's `prepare_train_features`, including when either falls inside a word
   /// piece. Where offsets skip white space and the answer starts or ends in it, the span
   /// shrinks to the tokens the answer overlaps (Hugging Face would widen it by one token).
+  /// When the answer starts in the window's last passage token, Hugging Face's search runs on
+  /// into the `[SEP]` (its offset (0, 0) passes the test) and labels a start after the end;
+  /// here the start is that last passage token.
   ///
   /// The answer is inside the window when the first passage token starts at or before
   /// `answerStart` and the last passage token ends at or after `answerEnd` (Hugging Face's
