@@ -1,3 +1,26 @@
+import Foundation
 import Tensors
 
-print("bert-bench: under construction")
+// bert-bench: throughput of the compute backends. A full command line comes
+// later; for now `bert-bench gemm` runs the GEMM table.
+
+#if DEBUG
+  FileHandle.standardError.write(
+    Data(
+      """
+      bert-bench: this is a debug build and its timings mean nothing.
+      Run it as: swift run -c release bert-bench gemm
+
+      """.utf8))
+  exit(1)
+#else
+  let arguments = Array(CommandLine.arguments.dropFirst())
+  switch arguments.first {
+  case "gemm":
+    GEMMBenchmark.run()
+  default:
+    print("usage: bert-bench gemm")
+    print("  gemm   sgemm GFLOP/s of each backend at square and BERT shapes, 1 and 2 threads")
+    exit(arguments.isEmpty ? 0 : 2)
+  }
+#endif

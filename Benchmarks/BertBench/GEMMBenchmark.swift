@@ -1,0 +1,174 @@
+// GEMM throughput of each backend, side by side, against the machine's FMA peak.
+//
+// m, n, k: op(A) is [m, k], op(B) is [k, n], C is [m, n]
+
+import Dispatch
+import Foundation
+import Tensors
+
+/// Measures sgemm in GFLOP/s for every available backend at square sizes and
+/// BERT's shapes, with 1 and 2 threads, and prints one row per case.
+enum GEMMBenchmark {
+  /// One product to time: its shape and whether B is transposed (NT, as in y = x·Wᵀ).
+  struct Case {
+    var name: String
+    var m: Int
+    var n: Int
+    var k: Int
+    var transposeB: Bool
+  }
+
+  /// Square sizes, then BERT-base's linear layers at 128 and 1024 tokens
+  /// (QKV/output projection, FFN up, FFN down).
+  static var cases: [Case] {
+    var cases: [Case] = []
+    for size in [256, 512, 1024, 2048] {
+      for transposeB in [false, true] {
+        cases.append(Case(name: "square", m: size, n: size, k: size, transposeB: transposeB))
+      }
+    }
+    for tokens in [128, 1024] {
+      for (n, k) in [(768, 768), (3072, 768), (768, 3072)] {
+        for transposeB in [false, true] {
+          cases.append(Case(name: "bert", m: tokens, n: n, k: k, transposeB: transposeB))
+        }
+      }
+    }
+    return cases
+  }
+
+  static func run(threadCounts: [Int] = [1, 2]) {
+    let backends = BackendKind.allAvailable
+    print("GEMM benchmark: C = A·op(B), float32, GFLOP/s (median of timed repeats)")
+    for kind in backends { print("  \(kind): kernel \(kind.implementation.kernelName)") }
+    var peaks: [Int: Double] = [:]
+    for threads in threadCounts {
+      peaks[threads] = measureFMAPeak(threads: threads)
+      print(
+        "  FMA peak, \(threads) thread\(threads == 1 ? "" : "s"): "
+          + format(peaks[threads]!, width: 0) + " GFLOP/s (independent 8-wide FMAs)")
+    }
+    var header = pad("shape m×n×k", 18) + pad("op", 4) + pad("thr", 4)
+    for kind in backends { header += pad("\(kind)", 10, right: true) }
+    if backends.count == 2 { header += pad("swift/blas", 12, right: true) }
+    header += pad("swift %peak", 13, right: true)
+    print(header)
+    let saved = Compute.threadCount
+    defer { Compute.threadCount = saved }
+    for benchCase in cases {
+      for threads in threadCounts {
+        Compute.threadCount = threads
+        var rates: [BackendKind: Double] = [:]
+        for kind in backends { rates[kind] = measure(benchCase, backend: kind.implementation) }
+        var row =
+          pad("\(benchCase.m)×\(benchCase.n)×\(benchCase.k)", 18)
+          + pad(benchCase.transposeB ? "NT" : "NN", 4) + pad("\(threads)", 4)
+        for kind in backends { row += format(rates[kind]!, width: 10) }
+        if let blas = rates[.openblas], let swift = rates[.swift] {
+          row += format(swift / blas, width: 12, decimals: 2)
+        }
+        if let swift = rates[.swift], let peak = peaks[threads] {
+          row += format(100 * swift / peak, width: 12) + "%"
+        }
+        print(row)
+      }
+    }
+  }
+
+  /// GFLOP/s of one case: warm-up, then the median of repeats within a time budget.
+  static func measure(_ benchCase: Case, backend: any Backend) -> Double {
+    let m = benchCase.m
+    let n = benchCase.n
+    let k = benchCase.k
+    var generator = SeededGenerator(seed: 7)
+    let a = Tensor.randomUniform(shape: [m, k], generator: &generator)  // [m, k]
+    let b = Tensor.randomUniform(
+      shape: benchCase.transposeB ? [n, k] : [k, n], generator: &generator)  // op(B) is [k, n]
+    var c = Tensor(zeros: [m, n])  // [m, n]
+    let flops = 2.0 * Double(m) * Double(n) * Double(k)
+    var seconds: [Double] = []
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        c.withUnsafeMutableBufferPointer { c in
+          func once() {
+            backend.sgemm(
+              transposeA: false, transposeB: benchCase.transposeB, m: m, n: n, k: k,
+              alpha: 1, a: a.baseAddress!, lda: k, b: b.baseAddress!,
+              ldb: benchCase.transposeB ? k : n, beta: 0, c: c.baseAddress!, ldc: n)
+          }
+          once()
+          once()
+          let budget = 0.5
+          var total = 0.0
+          while seconds.count < 3 || (total < budget && seconds.count < 50) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            once()
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            seconds.append(elapsed)
+            total += elapsed
+          }
+        }
+      }
+    }
+    seconds.sort()
+    return flops / seconds[seconds.count / 2] / 1e9
+  }
+
+  /// The best GFLOP/s of a loop of independent 8-wide FMAs on `threads` threads:
+  /// twelve accumulators hide the FMA latency, so this is the issue-rate bound.
+  static func measureFMAPeak(threads: Int) -> Double {
+    let iterations = 20_000_000
+    let flopsPerThread = Double(iterations) * 12 * 8 * 2
+    var best = 0.0
+    for _ in 0..<3 {
+      let start = DispatchTime.now().uptimeNanoseconds
+      DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        let sum = fmaLoop(iterations: iterations, seed: Float(thread + 1))
+        if sum == 42 { print("") }  // keeps the loop observable
+      }
+      let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      best = max(best, flopsPerThread * Double(threads) / elapsed / 1e9)
+    }
+    return best
+  }
+
+  @inline(never)
+  static func fmaLoop(iterations: Int, seed: Float) -> Float {
+    let x = SIMD8<Float>(repeating: 1 + seed * 1e-7)
+    let y = SIMD8<Float>(repeating: 1 - seed * 1e-7)
+    var accumulators = (
+      SIMD8<Float>(repeating: 0), SIMD8<Float>(repeating: 1), SIMD8<Float>(repeating: 2),
+      SIMD8<Float>(repeating: 3), SIMD8<Float>(repeating: 4), SIMD8<Float>(repeating: 5),
+      SIMD8<Float>(repeating: 6), SIMD8<Float>(repeating: 7), SIMD8<Float>(repeating: 8),
+      SIMD8<Float>(repeating: 9), SIMD8<Float>(repeating: 10), SIMD8<Float>(repeating: 11)
+    )
+    for _ in 0..<iterations {
+      accumulators.0 = accumulators.0.addingProduct(x, y)
+      accumulators.1 = accumulators.1.addingProduct(x, y)
+      accumulators.2 = accumulators.2.addingProduct(x, y)
+      accumulators.3 = accumulators.3.addingProduct(x, y)
+      accumulators.4 = accumulators.4.addingProduct(x, y)
+      accumulators.5 = accumulators.5.addingProduct(x, y)
+      accumulators.6 = accumulators.6.addingProduct(x, y)
+      accumulators.7 = accumulators.7.addingProduct(x, y)
+      accumulators.8 = accumulators.8.addingProduct(x, y)
+      accumulators.9 = accumulators.9.addingProduct(x, y)
+      accumulators.10 = accumulators.10.addingProduct(x, y)
+      accumulators.11 = accumulators.11.addingProduct(x, y)
+    }
+    let total =
+      accumulators.0 + accumulators.1 + accumulators.2 + accumulators.3 + accumulators.4
+      + accumulators.5 + accumulators.6 + accumulators.7 + accumulators.8 + accumulators.9
+      + accumulators.10 + accumulators.11
+    return total.sum()
+  }
+
+  private static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(0, width - text.count))
+    return right ? padding + text : text + padding
+  }
+
+  private static func format(_ value: Double, width: Int, decimals: Int = 1) -> String {
+    pad(String(format: "%.\(decimals)f", value), width, right: true)
+  }
+}
