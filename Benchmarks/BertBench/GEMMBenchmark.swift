@@ -58,8 +58,7 @@ enum GEMMBenchmark {
     for benchCase in cases {
       for threads in threadCounts {
         Compute.threadCount = threads
-        var rates: [BackendKind: Double] = [:]
-        for kind in backends { rates[kind] = measure(benchCase, backend: kind.implementation) }
+        let rates = measure(benchCase, backends: backends)
         var row =
           pad("\(benchCase.m)×\(benchCase.n)×\(benchCase.k)", 18)
           + pad(benchCase.transposeB ? "NT" : "NN", 4) + pad("\(threads)", 4)
@@ -75,8 +74,10 @@ enum GEMMBenchmark {
     }
   }
 
-  /// GFLOP/s of one case: warm-up, then the median of repeats within a time budget.
-  static func measure(_ benchCase: Case, backend: any Backend) -> Double {
+  /// GFLOP/s of one case on each backend: two warm-up calls each, then rounds
+  /// that time one call per backend in turn (so that load from other processes
+  /// hits both alike) until a time budget is spent; the median of each.
+  static func measure(_ benchCase: Case, backends: [BackendKind]) -> [BackendKind: Double] {
     let m = benchCase.m
     let n = benchCase.n
     let k = benchCase.k
@@ -86,32 +87,43 @@ enum GEMMBenchmark {
       shape: benchCase.transposeB ? [n, k] : [k, n], generator: &generator)  // op(B) is [k, n]
     var c = Tensor(zeros: [m, n])  // [m, n]
     let flops = 2.0 * Double(m) * Double(n) * Double(k)
-    var seconds: [Double] = []
+    let implementations = backends.map(\.implementation)
+    var seconds = Array(repeating: [Double](), count: backends.count)
     a.withUnsafeBufferPointer { a in
       b.withUnsafeBufferPointer { b in
         c.withUnsafeMutableBufferPointer { c in
-          func once() {
+          func once(_ backend: any Backend) {
             backend.sgemm(
               transposeA: false, transposeB: benchCase.transposeB, m: m, n: n, k: k,
               alpha: 1, a: a.baseAddress!, lda: k, b: b.baseAddress!,
               ldb: benchCase.transposeB ? k : n, beta: 0, c: c.baseAddress!, ldc: n)
           }
-          once()
-          once()
-          let budget = 0.5
+          for backend in implementations {
+            once(backend)
+            once(backend)
+          }
+          let budget = 0.5 * Double(backends.count)
           var total = 0.0
-          while seconds.count < 3 || (total < budget && seconds.count < 50) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            once()
-            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            seconds.append(elapsed)
-            total += elapsed
+          var rounds = 0
+          while rounds < 5 || (total < budget && rounds < 50) {
+            for (index, backend) in implementations.enumerated() {
+              let start = DispatchTime.now().uptimeNanoseconds
+              once(backend)
+              let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+              seconds[index].append(elapsed)
+              total += elapsed
+            }
+            rounds += 1
           }
         }
       }
     }
-    seconds.sort()
-    return flops / seconds[seconds.count / 2] / 1e9
+    var rates: [BackendKind: Double] = [:]
+    for (index, kind) in backends.enumerated() {
+      let sorted = seconds[index].sorted()
+      rates[kind] = flops / sorted[sorted.count / 2] / 1e9
+    }
+    return rates
   }
 
   /// The best GFLOP/s of a loop of independent 8-wide FMAs on `threads` threads:

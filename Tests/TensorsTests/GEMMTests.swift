@@ -141,6 +141,7 @@ private struct GEMMCase: CustomStringConvertible {
         }
       }
     }
+    guard threads == 3 else { return }
     let large = GEMMCase(transposeA: true, m: 300, n: 257, k: 129, beta: 1)
     large.check(seed: 299, "threads=\(threads)") { a, b, c in
       SwiftGEMM.sgemm(
@@ -225,7 +226,8 @@ private struct GEMMCase: CustomStringConvertible {
   #if OpenBLAS
     /// OpenBLAS directly, on the shapes around the Swift kernel's block sizes.
     @Test func openBLASMatchesReference() {
-      for (index, shape) in Self.shapes.enumerated() {
+      // The large shape is left out: the reference takes long in a debug build.
+      for (index, shape) in Self.shapes.enumerated() where shape.m * shape.n * shape.k < 1 << 20 {
         for (transposeA, transposeB) in [(false, false), (false, true), (true, true)] {
           let gemm = GEMMCase(
             transposeA: transposeA, transposeB: transposeB, m: shape.m, n: shape.n, k: shape.k,

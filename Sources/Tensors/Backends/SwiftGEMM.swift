@@ -20,6 +20,7 @@
 // ranges of C, each with its own pack buffers.
 
 import Dispatch
+import Foundation
 
 /// The blocked, packed, multithreaded SIMD GEMM behind ``SwiftBackend``.
 ///
@@ -99,8 +100,8 @@ public enum SwiftGEMM {
     DispatchQueue.concurrentPerform(iterations: threads) { thread in
       let range = (thread * chunk)..<min(batchCount, (thread + 1) * chunk)
       guard !range.isEmpty else { return }
-      let workspace = Workspace(rows: m, columns: n, depth: k)
-      defer { workspace.deallocate() }
+      let workspace = WorkspacePool.shared.take(rows: m, columns: n, depth: k)
+      defer { WorkspacePool.shared.give(workspace) }
       for index in range {
         let product = problem(index)
         if product.isDegenerate {
@@ -162,8 +163,8 @@ private struct Problem: @unchecked Sendable {
     let byWork = max(1, m * n * k / max(1, minimumWorkPerThread))
     let threads = max(1, min(threadCount, tiles, byWork))
     if threads == 1 {
-      let workspace = Workspace(rows: m, columns: n, depth: k)
-      defer { workspace.deallocate() }
+      let workspace = WorkspacePool.shared.take(rows: m, columns: n, depth: k)
+      defer { WorkspacePool.shared.give(workspace) }
       compute(rows: 0..<m, columns: 0..<n, workspace: workspace)
       return
     }
@@ -174,8 +175,9 @@ private struct Problem: @unchecked Sendable {
       guard start < end else { return }
       let rows = splitColumns ? 0..<m : start..<end
       let columns = splitColumns ? start..<end : 0..<n
-      let workspace = Workspace(rows: rows.count, columns: columns.count, depth: k)
-      defer { workspace.deallocate() }
+      let workspace = WorkspacePool.shared.take(
+        rows: rows.count, columns: columns.count, depth: k)
+      defer { WorkspacePool.shared.give(workspace) }
       compute(rows: rows, columns: columns, workspace: workspace)
     }
   }
@@ -305,24 +307,22 @@ private struct Problem: @unchecked Sendable {
   }
 
   /// Writes the transpose of 16 rows of B (each `depth` long, row stride `ldb`)
-  /// as `depth` steps of 16 values, working in 16 × 4 blocks so that every
-  /// source row is read in short contiguous runs.
+  /// as `depth` steps of 16 values. Each source row is read 16 floats (one cache
+  /// line) at a time: with a power-of-two `ldb` the 16 rows share one L1 set,
+  /// so short reads would fetch each line several times.
   private func transposeSliver(
     _ source: UnsafePointer<Float>, ldb: Int, depth: Int,
     into destination: UnsafeMutablePointer<Float>
   ) {
     let nr = SwiftGEMM.nr
     var p = 0
-    while p + 4 <= depth {
+    while p + 16 <= depth {
       for j in 0..<nr {
-        let line = source + j * ldb + p
+        let line = UnsafeRawPointer(source + j * ldb + p).loadUnaligned(as: SIMD16<Float>.self)
         let target = destination + p * nr + j
-        target[0] = line[0]
-        target[nr] = line[1]
-        target[2 * nr] = line[2]
-        target[3 * nr] = line[3]
+        for q in 0..<16 { target[q * nr] = line[q] }
       }
-      p += 4
+      p += 16
     }
     while p < depth {
       for j in 0..<nr { destination[p * nr + j] = source[j * ldb + p] }
@@ -447,33 +447,78 @@ private func storeRow(
 
 /// One thread's pack buffers, sized for its share of C and reused across all
 /// blocks (and across the products of a batch).
-private struct Workspace {
+private struct Workspace: @unchecked Sendable {
   /// [MC, KC] rounded up to whole MR slivers.
   let packedA: UnsafeMutablePointer<Float>
   /// [KC, NC] rounded up to whole NR slivers.
   let packedB: UnsafeMutablePointer<Float>
   /// [MR, NR]: an edge tile before it is copied into C.
   let tile: UnsafeMutablePointer<Float>
+  /// How many floats `packedA` and `packedB` hold.
+  let capacity: (a: Int, b: Int)
   private let base: UnsafeMutableRawPointer
 
-  init(rows: Int, columns: Int, depth: Int) {
+  /// The pack-buffer sizes a rectangle of C [rows, columns] with shared dimension `depth` needs.
+  static func capacity(rows: Int, columns: Int, depth: Int) -> (a: Int, b: Int) {
     let mr = SwiftGEMM.mr
     let nr = SwiftGEMM.nr
     let depth = max(1, min(depth, SwiftGEMM.kc))
     let rows = (min(rows, SwiftGEMM.mc) + mr - 1) / mr * mr
     let columns = (min(columns, SwiftGEMM.nc) + nr - 1) / nr * nr
-    // Each part starts on a 64-byte boundary.
-    func rounded(_ count: Int) -> Int { (count + 15) / 16 * 16 }
-    let aCount = rounded(rows * depth)
-    let bCount = rounded(columns * depth)
-    let tileCount = mr * nr
+    // Rounded to 16 floats, so that each part starts on a 64-byte boundary.
+    return ((rows * depth + 15) / 16 * 16, (columns * depth + 15) / 16 * 16)
+  }
+
+  init(capacity: (a: Int, b: Int)) {
+    let tileCount = SwiftGEMM.mr * SwiftGEMM.nr
+    let total = capacity.a + capacity.b + tileCount
     base = UnsafeMutableRawPointer.allocate(
-      byteCount: (aCount + bCount + tileCount) * MemoryLayout<Float>.stride, alignment: 64)
-    let floats = base.bindMemory(to: Float.self, capacity: aCount + bCount + tileCount)
+      byteCount: total * MemoryLayout<Float>.stride, alignment: 64)
+    let floats = base.bindMemory(to: Float.self, capacity: total)
     packedA = floats
-    packedB = floats + aCount
-    tile = floats + aCount + bCount
+    packedB = floats + capacity.a
+    tile = floats + capacity.a + capacity.b
+    self.capacity = capacity
   }
 
   func deallocate() { base.deallocate() }
+}
+
+/// Pack buffers kept between calls, so that a GEMM allocates nothing once warm.
+/// Holds at most a few buffers (each at most KC × (MC + NC) floats, about 4 MiB).
+private final class WorkspacePool: @unchecked Sendable {
+  static let shared = WorkspacePool()
+  private let lock = NSLock()
+  private var idle: [Workspace] = []
+  private let maximumIdle = 8
+
+  /// A workspace with room for a rectangle of C [rows, columns] and shared dimension `depth`.
+  func take(rows: Int, columns: Int, depth: Int) -> Workspace {
+    let needed = Workspace.capacity(rows: rows, columns: columns, depth: depth)
+    // A buffer that fits, or else one too small to free (so the pool grows to
+    // the sizes in use instead of filling up with small buffers).
+    let (fitting, tooSmall): (Workspace?, Workspace?) = lock.withLock {
+      if let index = idle.firstIndex(where: {
+        $0.capacity.a >= needed.a && $0.capacity.b >= needed.b
+      }) {
+        return (idle.remove(at: index), nil)
+      }
+      return (nil, idle.popLast())
+    }
+    if let fitting { return fitting }
+    guard let tooSmall else { return Workspace(capacity: needed) }
+    tooSmall.deallocate()
+    return Workspace(
+      capacity: (max(needed.a, tooSmall.capacity.a), max(needed.b, tooSmall.capacity.b)))
+  }
+
+  /// Returns a workspace for reuse (or frees it when enough are idle).
+  func give(_ workspace: Workspace) {
+    let kept = lock.withLock {
+      guard idle.count < maximumIdle else { return false }
+      idle.append(workspace)
+      return true
+    }
+    if !kept { workspace.deallocate() }
+  }
 }
