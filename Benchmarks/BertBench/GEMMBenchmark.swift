@@ -20,14 +20,15 @@ enum GEMMBenchmark {
 
   /// Square sizes, then BERT-base's linear layers at 128 and 1024 tokens
   /// (QKV/output projection, FFN up, FFN down).
-  static var cases: [Case] {
+  /// With `quick`, only n = 1024 and the 128-token shapes.
+  static func cases(quick: Bool) -> [Case] {
     var cases: [Case] = []
-    for size in [256, 512, 1024, 2048] {
+    for size in quick ? [1024] : [256, 512, 1024, 2048] {
       for transposeB in [false, true] {
         cases.append(Case(name: "square", m: size, n: size, k: size, transposeB: transposeB))
       }
     }
-    for tokens in [128, 1024] {
+    for tokens in quick ? [128] : [128, 1024] {
       for (n, k) in [(768, 768), (3072, 768), (768, 3072)] {
         for transposeB in [false, true] {
           cases.append(Case(name: "bert", m: tokens, n: n, k: k, transposeB: transposeB))
@@ -37,7 +38,7 @@ enum GEMMBenchmark {
     return cases
   }
 
-  static func run(threadCounts: [Int] = [1, 2]) {
+  static func run(quick: Bool = false, threadCounts: [Int] = [1, 2]) {
     let backends = BackendKind.allAvailable
     print("GEMM benchmark: C = A·op(B), float32, GFLOP/s (median of timed repeats)")
     for kind in backends { print("  \(kind): kernel \(kind.implementation.kernelName)") }
@@ -55,7 +56,7 @@ enum GEMMBenchmark {
     print(header)
     let saved = Compute.threadCount
     defer { Compute.threadCount = saved }
-    for benchCase in cases {
+    for benchCase in cases(quick: quick) {
       for threads in threadCounts {
         Compute.threadCount = threads
         let rates = measure(benchCase, backends: backends)

@@ -17,10 +17,11 @@ import Tensors
   let arguments = Array(CommandLine.arguments.dropFirst())
   switch arguments.first {
   case "gemm":
-    GEMMBenchmark.run()
+    GEMMBenchmark.run(quick: arguments.contains("--quick"))
   default:
-    print("usage: bert-bench gemm")
+    print("usage: bert-bench gemm [--quick]")
     print("  gemm   sgemm GFLOP/s of each backend at square and BERT shapes, 1 and 2 threads")
+    print("         (--quick: only n = 1024 and the 128-token shapes)")
     exit(arguments.isEmpty ? 0 : 2)
   }
 #endif

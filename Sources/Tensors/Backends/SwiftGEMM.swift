@@ -191,15 +191,17 @@ private struct Problem: @unchecked Sendable {
       let ncCurrent = min(nc, columns.upperBound - jc)
       for pc in stride(from: 0, to: k, by: kc) {
         let kcCurrent = min(kc, k - pc)
-        packB(rows: pc, depth: kcCurrent, columns: jc, width: ncCurrent, into: workspace.packedB)
         // Only the first slice of the shared dimension applies beta; the others add.
         let betaHere: Float = pc == 0 ? beta : 1
         for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: mc) {
           let mcCurrent = min(mc, rows.upperBound - ic)
           packA(rows: ic, height: mcCurrent, columns: pc, depth: kcCurrent, into: workspace.packedA)
+          // The first row block packs each B sliver just before using it, while
+          // it is still in L1; later row blocks reuse the packed slivers.
           macroKernel(
             height: mcCurrent, width: ncCurrent, depth: kcCurrent, workspace: workspace,
-            c: c + ic * ldc + jc, beta: betaHere)
+            c: c + ic * ldc + jc, beta: betaHere,
+            packingB: ic == rows.lowerBound ? (row: pc, column: jc) : nil)
         }
       }
     }
@@ -333,15 +335,22 @@ private struct Problem: @unchecked Sendable {
   // MARK: - Macro- and micro-kernel
 
   /// Runs the micro-kernel over every MR × NR tile of a packed MC × NC block.
+  /// With `packingB`, each NR sliver of op(B) starting at that row and column
+  /// is packed first.
   func macroKernel(
     height: Int, width: Int, depth: Int, workspace: Workspace,
-    c: UnsafeMutablePointer<Float>, beta: Float
+    c: UnsafeMutablePointer<Float>, beta: Float, packingB: (row: Int, column: Int)?
   ) {
     let mr = SwiftGEMM.mr
     let nr = SwiftGEMM.nr
     let tile = workspace.tile
     for jr in stride(from: 0, to: width, by: nr) {
       let columns = min(nr, width - jr)
+      if let origin = packingB {
+        packB(
+          rows: origin.row, depth: depth, columns: origin.column + jr, width: columns,
+          into: workspace.packedB + jr * depth)
+      }
       let bSliver = UnsafePointer(workspace.packedB + jr * depth)
       for ir in stride(from: 0, to: height, by: mr) {
         let rows = min(mr, height - ir)
