@@ -9,11 +9,15 @@
 //
 //   for each NC-wide column block of C (jc)
 //     for each KC-deep slice of the shared dimension (pc)
-//       pack op(B)[pc.., jc..] into KC × NR slivers, zero-padded      -> packedB
 //       for each MC-tall row block of C (ic)
 //         pack op(A)[ic.., pc..] into MR × KC slivers, zero-padded    -> packedA
-//         for each NR sliver of packedB (jr), for each MR sliver of packedA (ir)
-//           micro-kernel: C[ir.., jr..] = alpha · Asliver · Bsliver + beta · C
+//         for each NR sliver of op(B)[pc.., jc..] (jr)
+//           (first row block only) pack it as KC × NR, zero-padded    -> packedB
+//           for each MR sliver of packedA (ir)
+//             micro-kernel: C[ir.., jr..] = alpha · Asliver · Bsliver + beta · C
+//
+// Packing a B sliver right before its first use keeps it in L1 for that use,
+// which matters at BERT's 128-token shapes where there is only one row block.
 //
 // Packing reads A and B in any of the four transpose combinations, so the
 // micro-kernel sees one layout only. Threads take disjoint column (or row)
