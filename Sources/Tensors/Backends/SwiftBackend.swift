@@ -4,7 +4,8 @@ public struct SwiftBackend: Backend {
 
   public var kind: BackendKind { .swift }
 
-  public var kernelName: String { "swift-reference" }
+  /// The blocked SIMD kernel: a 6×16 register tile of 8-wide FMAs.
+  public var kernelName: String { "swift-simd8-6x16" }
 
   public func sgemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -12,9 +13,10 @@ public struct SwiftBackend: Backend {
     b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    ReferenceGEMM.sgemm(
+    SwiftGEMM.sgemm(
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+      a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+      threadCount: Compute.threadCount)
   }
 
   public func sgemmBatched(
@@ -24,11 +26,10 @@ public struct SwiftBackend: Backend {
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
     batchCount: Int
   ) {
-    for index in 0..<batchCount {
-      sgemm(
-        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-        a: a + index * strideA, lda: lda, b: b + index * strideB, ldb: ldb,
-        beta: beta, c: c + index * strideC, ldc: ldc)
-    }
+    SwiftGEMM.sgemmBatched(
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+      a: a, lda: lda, strideA: strideA, b: b, ldb: ldb, strideB: strideB,
+      beta: beta, c: c, ldc: ldc, strideC: strideC,
+      batchCount: batchCount, threadCount: Compute.threadCount)
   }
 }
