@@ -107,11 +107,12 @@ extension Tensor {
       GradientMode.isEnabled && (query.isTracked || key.isTracked || value.isTracked)
     let dropoutKey = dropoutProbability > 0 ? generator.next() : nil
 
-    let T = shape.tokens
-    let block = T * T
+    let tokens = shape.tokens
+    let block = tokens * tokens
     var output = Tensor(uninitializedShape: query.shape)  // [B, T, H]
+    // The probabilities are kept for backward only while recording: [B, NH, T, T].
     let probabilities =
-      recording ? Tensor(uninitializedShape: [shape.batch, headCount, T, T]) : nil  // [B, NH, T, T]
+      recording ? Tensor(uninitializedShape: [shape.batch, headCount, tokens, tokens]) : nil
     let mask =
       recording && dropoutKey != nil
       ? DropoutMask(
@@ -240,34 +241,38 @@ private struct AttentionKernel: @unchecked Sendable {
     dropped: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
     rowsInParallel: Bool
   ) {
-    let T = shape.tokens
-    let H = shape.hidden
+    let tokens = shape.tokens
+    let hidden = shape.hidden
     let offset = shape.headOffset(pair)
     let backend = Compute.backend
     // S = Q_bh·K_bhᵀ·scale  [T, T]
     backend.sgemm(
-      transposeA: false, transposeB: true, m: T, n: T, k: shape.headSize, alpha: shape.scale,
-      a: query + offset, lda: H, b: key + offset, ldb: H, beta: 0, c: p, ldc: T)
-    let maskRow = mask.map { $0 + (pair / shape.heads) * T }
-    forRows(T, parallel: rowsInParallel) { i in
-      RowKernels.maskedSoftmax(p + i * T, maskRow, T)
+      transposeA: false, transposeB: true, m: tokens, n: tokens, k: shape.headSize,
+      alpha: shape.scale,
+      a: query + offset, lda: hidden, b: key + offset, ldb: hidden, beta: 0, c: p, ldc: tokens)
+    let maskRow = mask.map { $0 + (pair / shape.heads) * tokens }
+    forRows(tokens, parallel: rowsInParallel) { i in
+      RowKernels.maskedSoftmax(p + i * tokens, maskRow, tokens)
     }
     var context = UnsafePointer(p)
     if let dropoutKey {
       bits.initialize(repeating: 0, count: shape.wordsPerHead)
       DropoutBits.fill(
         key: dropoutKey, threshold: DropoutBits.threshold(probability: dropoutProbability),
-        first: pair * T * T, count: T * T, into: bits)
+        first: pair * tokens * tokens, count: tokens * tokens, into: bits)
       let scale = dropoutProbability < 1 ? 1 / (1 - dropoutProbability) : 0
-      forRows(T, parallel: rowsInParallel) { i in
-        DropoutBits.apply(p + i * T, dropped + i * T, T, words: bits, offset: i * T, scale: scale)
+      forRows(tokens, parallel: rowsInParallel) { i in
+        DropoutBits.apply(
+          p + i * tokens, dropped + i * tokens, tokens, words: bits, offset: i * tokens,
+          scale: scale)
       }
       context = UnsafePointer(dropped)
     }
     // O_bh = P̃·V_bh  [T, D], straight into [B, T, H]
     backend.sgemm(
-      transposeA: false, transposeB: false, m: T, n: shape.headSize, k: T, alpha: 1,
-      a: context, lda: T, b: value + offset, ldb: H, beta: 0, c: output + offset, ldc: H)
+      transposeA: false, transposeB: false, m: tokens, n: shape.headSize, k: tokens, alpha: 1,
+      a: context, lda: tokens, b: value + offset, ldb: hidden, beta: 0, c: output + offset,
+      ldc: hidden)
   }
 
   /// dQ_bh, dK_bh and dV_bh for one pair.
@@ -279,47 +284,50 @@ private struct AttentionKernel: @unchecked Sendable {
     ),
     rowsInParallel: Bool
   ) {
-    let T = shape.tokens
-    let H = shape.hidden
-    let D = shape.headSize
+    let tokens = shape.tokens
+    let hidden = shape.hidden
+    let headSize = shape.headSize
     let offset = shape.headOffset(pair)
     let backend = Compute.backend
-    let p = saved.probabilities.storage.pointer + pair * T * T  // [T, T]
+    let p = saved.probabilities.storage.pointer + pair * tokens * tokens  // [T, T]
     var context = UnsafePointer(p)
     let bits = saved.dropout.map { UnsafePointer($0.words + pair * shape.wordsPerHead) }
     let dropScale = saved.dropout?.scale ?? 1
     if let bits {
       let dropped = scratch.dropped
-      forRows(T, parallel: rowsInParallel) { i in
+      forRows(tokens, parallel: rowsInParallel) { i in
         DropoutBits.apply(
-          p + i * T, dropped + i * T, T, words: bits, offset: i * T, scale: dropScale)
+          p + i * tokens, dropped + i * tokens, tokens, words: bits, offset: i * tokens,
+          scale: dropScale)
       }
       context = UnsafePointer(dropped)
     }
     // dV_bh = P̃ᵀ·dO_bh  [T, D]
     backend.sgemm(
-      transposeA: true, transposeB: false, m: T, n: D, k: T, alpha: 1,
-      a: context, lda: T, b: dO + offset, ldb: H, beta: 0, c: targets.2 + offset, ldc: H)
+      transposeA: true, transposeB: false, m: tokens, n: headSize, k: tokens, alpha: 1,
+      a: context, lda: tokens, b: dO + offset, ldb: hidden, beta: 0, c: targets.2 + offset,
+      ldc: hidden)
     // dP̃ = dO_bh·V_bhᵀ  [T, T]
     let dP = scratch.scores
     backend.sgemm(
-      transposeA: false, transposeB: true, m: T, n: T, k: D, alpha: 1,
-      a: dO + offset, lda: H, b: value + offset, ldb: H, beta: 0, c: dP, ldc: T)
+      transposeA: false, transposeB: true, m: tokens, n: tokens, k: headSize, alpha: 1,
+      a: dO + offset, lda: hidden, b: value + offset, ldb: hidden, beta: 0, c: dP, ldc: tokens)
     // dP = dropout(dP̃); dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place.
-    forRows(T, parallel: rowsInParallel) { i in
-      let row = dP + i * T
+    forRows(tokens, parallel: rowsInParallel) { i in
+      let row = dP + i * tokens
       if let bits {
-        DropoutBits.apply(row, row, T, words: bits, offset: i * T, scale: dropScale)
+        DropoutBits.apply(row, row, tokens, words: bits, offset: i * tokens, scale: dropScale)
       }
-      RowKernels.softmaxBackward(p + i * T, row, row, T)
+      RowKernels.softmaxBackward(p + i * tokens, row, row, tokens)
     }
     // dQ_bh = dS·K_bh·scale,  dK_bh = dSᵀ·Q_bh·scale  [T, D]
     backend.sgemm(
-      transposeA: false, transposeB: false, m: T, n: D, k: T, alpha: shape.scale,
-      a: dP, lda: T, b: key + offset, ldb: H, beta: 0, c: targets.0 + offset, ldc: H)
+      transposeA: false, transposeB: false, m: tokens, n: headSize, k: tokens, alpha: shape.scale,
+      a: dP, lda: tokens, b: key + offset, ldb: hidden, beta: 0, c: targets.0 + offset, ldc: hidden)
     backend.sgemm(
-      transposeA: true, transposeB: false, m: T, n: D, k: T, alpha: shape.scale,
-      a: dP, lda: T, b: query + offset, ldb: H, beta: 0, c: targets.1 + offset, ldc: H)
+      transposeA: true, transposeB: false, m: tokens, n: headSize, k: tokens, alpha: shape.scale,
+      a: dP, lda: tokens, b: query + offset, ldb: hidden, beta: 0, c: targets.1 + offset,
+      ldc: hidden)
   }
 
   /// Calls `body` for each row, across threads when `parallel`.
