@@ -63,7 +63,7 @@ enum AttentionSchedule: Sendable {
 
 extension Tensor {
   /// The schedule the attention op uses; see ``AttentionSchedule``.
-  nonisolated(unsafe) static var attentionSchedule = AttentionSchedule.perHead
+  @TaskLocal static var attentionSchedule = AttentionSchedule.perHead
 
   /// Fused multi-head scaled dot-product attention with an additive key mask
   /// and dropout on the probabilities.
@@ -121,7 +121,7 @@ extension Tensor {
     let kernel = AttentionKernel(
       shape: shape, query: query.storage.pointer, key: key.storage.pointer,
       value: value.storage.pointer, mask: additiveMask?.storage.pointer,
-      dropoutKey: dropoutKey, dropoutProbability: dropoutProbability)
+      dropoutKey: dropoutKey, dropoutProbability: dropoutProbability, backend: Compute.backend)
     let out = output.storage.pointer
     let saved = probabilities?.storage.pointer
     let savedBits = mask?.words
@@ -169,7 +169,7 @@ extension Tensor {
     let kernel = AttentionKernel(
       shape: shape, query: saved.query.storage.pointer, key: saved.key.storage.pointer,
       value: saved.value.storage.pointer, mask: nil, dropoutKey: nil,
-      dropoutProbability: 0)
+      dropoutProbability: 0, backend: Compute.backend)
     let targets = (
       gradQuery.storage.pointer, gradKey.storage.pointer, gradValue.storage.pointer
     )
@@ -234,6 +234,8 @@ private struct AttentionKernel: @unchecked Sendable {
   let mask: UnsafePointer<Float>?  // [B, T]
   let dropoutKey: UInt64?
   let dropoutProbability: Float
+  /// Read once on the calling task: worker threads do not see task-local overrides.
+  let backend: any Backend
 
   /// Softmax probabilities into `probabilities` [T, T], dropout, then O_bh = P̃·V_bh.
   func forward(
@@ -244,7 +246,6 @@ private struct AttentionKernel: @unchecked Sendable {
     let tokens = shape.tokens
     let hidden = shape.hidden
     let offset = shape.headOffset(pair)
-    let backend = Compute.backend
     // S = Q_bh·K_bhᵀ·scale  [T, T]
     backend.sgemm(
       transposeA: false, transposeB: true, m: tokens, n: tokens, k: shape.headSize,
@@ -288,7 +289,6 @@ private struct AttentionKernel: @unchecked Sendable {
     let hidden = shape.hidden
     let headSize = shape.headSize
     let offset = shape.headOffset(pair)
-    let backend = Compute.backend
     let p = saved.probabilities.storage.pointer + pair * tokens * tokens  // [T, T]
     var context = UnsafePointer(p)
     let bits = saved.dropout.map { UnsafePointer($0.words + pair * shape.wordsPerHead) }

@@ -180,7 +180,9 @@ extension RowKernels {
     }
   }
 
-  /// The mean and 1/√(biased variance + ε) of a row, in two passes.
+  /// The mean and 1/√(biased variance + ε) of a row, by the corrected two-pass
+  /// algorithm: a first mean m₀, then d = s − m₀ gives mean = m₀ + Σd/n and
+  /// var = Σd²/n − (Σd/n)², which also removes the rounding error of m₀.
   @inline(__always)
   static func meanAndReciprocalStd(_ row: UnsafePointer<Float>, _ n: Int, epsilon: Float) -> (
     Float, Float
@@ -198,26 +200,33 @@ extension RowKernels {
       total += row[j]
       j += 1
     }
-    let mean = total / Float(n)
-    let center = Vector(repeating: mean)
-    sum0 = Vector(repeating: 0)
-    sum1 = Vector(repeating: 0)
+    let firstMean = total / Float(n)
+    let center = Vector(repeating: firstMean)
+    var deviations0 = Vector(repeating: 0)
+    var deviations1 = Vector(repeating: 0)
+    var squares0 = Vector(repeating: 0)
+    var squares1 = Vector(repeating: 0)
     j = 0
     while j + 16 <= n {
       let d0 = VectorMath.load(row + j) - center
       let d1 = VectorMath.load(row + j + 8) - center
-      sum0 = sum0.addingProduct(d0, d0)
-      sum1 = sum1.addingProduct(d1, d1)
+      deviations0 += d0
+      deviations1 += d1
+      squares0 = squares0.addingProduct(d0, d0)
+      squares1 = squares1.addingProduct(d1, d1)
       j += 16
     }
-    var squares = (sum0 + sum1).sum()
+    var deviations = (deviations0 + deviations1).sum()
+    var squares = (squares0 + squares1).sum()
     while j < n {
-      let d = row[j] - mean
+      let d = row[j] - firstMean
+      deviations += d
       squares += d * d
       j += 1
     }
-    let variance = squares / Float(n)
-    return (mean, 1 / (variance + epsilon).squareRoot())
+    let correction = deviations / Float(n)
+    let variance = Swift.max(squares / Float(n) - correction * correction, 0)
+    return (firstMean + correction, 1 / (variance + epsilon).squareRoot())
   }
 
   /// y[j] = (s[j] − mean)·rstd·γ[j] + β[j]. `y` may be `s`.
