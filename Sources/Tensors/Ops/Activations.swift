@@ -105,7 +105,7 @@ private enum GELU {
   static let cubic: Float = 0.044_715
 
   /// gelu(u) for eight values.
-  @inline(__always)
+  @_transparent
   static func value(_ u: Vector, approximate: Bool) -> Vector {
     let half = Vector(repeating: 0.5)
     if approximate {
@@ -117,7 +117,7 @@ private enum GELU {
   }
 
   /// gelu′(u) for eight values.
-  @inline(__always)
+  @_transparent
   static func derivative(_ u: Vector, approximate: Bool) -> Vector {
     let half = Vector(repeating: 0.5)
     if approximate {

@@ -50,19 +50,21 @@ enum DropoutBits {
     key: UInt64, threshold: UInt64, first: Int, count: Int, into words: UnsafeMutablePointer<UInt64>
   ) {
     var i = 0
-    while i < count {
-      let element = first + i
-      let random = mix(key, UInt64(element >> 1))
-      let low = random & 0xFFFF_FFFF
-      let high = random >> 32
-      if element & 1 == 0 {
-        if low >= threshold { words[i >> 6] |= 1 << UInt64(i & 63) }
-        if i + 1 < count, high >= threshold { words[(i + 1) >> 6] |= 1 << UInt64((i + 1) & 63) }
-        i += 2
-      } else {
-        if high >= threshold { words[i >> 6] |= 1 << UInt64(i & 63) }
-        i += 1
-      }
+    if first & 1 == 1, count > 0 {
+      // An odd first element takes the high half of its pair's number.
+      if mix(key, UInt64(first >> 1)) >> 32 >= threshold { words[0] |= 1 }
+      i = 1
+    }
+    // Whole pairs, branch-free: one 64-bit number gives two elements.
+    while i + 2 <= count {
+      let random = mix(key, UInt64((first + i) >> 1))
+      let low: UInt64 = random & 0xFFFF_FFFF >= threshold ? 1 : 0
+      let high: UInt64 = random >> 32 >= threshold ? 2 : 0
+      words[i >> 6] |= (low | high) << UInt64(i & 63)
+      i += 2
+    }
+    if i < count, mix(key, UInt64((first + i) >> 1)) & 0xFFFF_FFFF >= threshold {
+      words[i >> 6] |= 1 << UInt64(i & 63)
     }
   }
 
@@ -82,13 +84,13 @@ enum DropoutBits {
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
     words: UnsafePointer<UInt64>, offset: Int, scale: Float
   ) {
-    let lanes = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
-    let keep = Vector(repeating: scale)
-    let zero = Vector(repeating: 0)
+    // Lane k moves bit k to the sign bit; an arithmetic shift spreads it over the lane.
+    let shifts = SIMD8<Int32>(31, 30, 29, 28, 27, 26, 25, 24)
+    let keep = unsafeBitCast(Vector(repeating: scale), to: SIMD8<Int32>.self)
     var j = 0
     while j + 8 <= n {
-      let bits = SIMD8<UInt32>(repeating: byte(words, at: offset + j)) & lanes
-      let factor = zero.replacing(with: keep, where: bits .!= 0)
+      let bits = SIMD8<Int32>(repeating: Int32(byte(words, at: offset + j)))
+      let factor = unsafeBitCast(((bits &<< shifts) &>> 31) & keep, to: Vector.self)
       VectorMath.store(VectorMath.load(x + j) * factor, out + j)
       j += 8
     }

@@ -1,7 +1,11 @@
 // Vectorised elementary functions and row primitives for the fused kernels.
 //
 // Everything here works on SIMD8<Float> (one AVX2 register) and is written so
-// that the compiler keeps it in registers: no calls, no branches per lane.
+// that the compiler keeps it in registers: no calls, no branches per lane. The
+// vector functions are `@_transparent`: the standard library's SIMD operations
+// expand to per-lane loops in SIL, which makes a caller look large enough that
+// the optimiser stops honouring `@inline(__always)`, and an out-of-line call
+// costs more than the function itself.
 // Scalars go through the same code by broadcasting, so a row's tail gets the
 // same values as its body.
 //
@@ -26,10 +30,9 @@ enum VectorMath {
   ///
   /// x = n·ln2 + r with |r| ≤ ln2/2, eʳ by its Taylor series to r⁷ (truncation
   /// error r⁸/8! < 6·10⁻⁹), and 2ⁿ built in the exponent bits.
-  @inline(__always)
+  @_transparent
   static func exp(_ x: Vector) -> Vector {
-    let clamped = x.clamped(
-      lowerBound: Vector(repeating: -87.5), upperBound: Vector(repeating: 88.3))
+    let clamped = minimum(maximum(x, Vector(repeating: -87.5)), Vector(repeating: 88.3))
     // Round x·log₂e to the nearest integer with the 1.5·2²³ trick: after the
     // addition the integer sits in the low mantissa bits.
     let magic = Vector(repeating: 12_582_912)
@@ -55,7 +58,7 @@ enum VectorMath {
     return result
   }
 
-  private static let one = Vector(repeating: 1)
+  private static var one: Vector { Vector(repeating: 1) }
 
   // MARK: - erf
 
@@ -68,9 +71,9 @@ enum VectorMath {
   /// - 1 ≤ |x|: erf(x) = 1 − e^{−Q(|x|)}, Q of degree 8 fitted to −log(erfc(t))
   ///   on t ∈ [1, 4] (weighted so that the error in erf is below 2·10⁻¹¹);
   ///   beyond 4, erf rounds to ±1 in Float.
-  @inline(__always)
+  @_transparent
   static func erf(_ x: Vector) -> Vector {
-    let t = magnitude(x).clamped(lowerBound: Vector(repeating: 0), upperBound: Vector(repeating: 4))
+    let t = minimum(magnitude(x), Vector(repeating: 4))
     let s = t * t
     var small = Vector(repeating: 7.853_847_108_278_689e-05)
     small = Vector(repeating: -8.010_189_310_622_279e-04).addingProduct(small, s)
@@ -108,7 +111,7 @@ enum VectorMath {
   /// |x| < 0.625: x·P(x²), P of degree 5 fitted to tanh(√s)/√s (relative error
   /// 4·10⁻⁹), which avoids the cancellation of the exponential form near 0;
   /// otherwise 1 − 2/(e^{2|x|} + 1), with the sign restored.
-  @inline(__always)
+  @_transparent
   static func tanh(_ x: Vector) -> Vector {
     let t = magnitude(x)
     let s = t * t
@@ -126,8 +129,27 @@ enum VectorMath {
     return unsafeBitCast(unsafeBitCast(result, to: SIMD8<UInt32>.self) | sign, to: Vector.self)
   }
 
+  /// The larger of a and b in each lane (a where a is NaN).
+  ///
+  /// Written as a masked replace: the standard library's `pointwiseMax` and
+  /// `clamped` handle NaN lane by lane and do not vectorise.
+  @_transparent
+  static func maximum(_ a: Vector, _ b: Vector) -> Vector {
+    var result = a
+    result.replace(with: b, where: b .> a)
+    return result
+  }
+
+  /// The smaller of a and b in each lane (a where a is NaN).
+  @_transparent
+  static func minimum(_ a: Vector, _ b: Vector) -> Vector {
+    var result = a
+    result.replace(with: b, where: b .< a)
+    return result
+  }
+
   /// |x| for each lane (clears the sign bit).
-  @inline(__always)
+  @_transparent
   static func magnitude(_ x: Vector) -> Vector {
     unsafeBitCast(
       unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF),
@@ -185,10 +207,12 @@ enum RowKernels {
     var best = Vector(repeating: -.infinity)
     var j = 0
     while j + 8 <= n {
-      best = pointwiseMax(best, VectorMath.load(row + j))
+      best = VectorMath.maximum(best, VectorMath.load(row + j))
       j += 8
     }
-    if j < n { best = pointwiseMax(best, VectorMath.loadPartial(row + j, n - j, fill: -.infinity)) }
+    if j < n {
+      best = VectorMath.maximum(best, VectorMath.loadPartial(row + j, n - j, fill: -.infinity))
+    }
     return best.max()
   }
 
