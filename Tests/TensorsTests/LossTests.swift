@@ -64,6 +64,16 @@ import Testing
     }
   }
 
+  /// A label outside [0, C) that is not the ignore index stops the process.
+  @Test func crossEntropyTrapsOnLabelOutOfRange() async {
+    await #expect(processExitsWith: .failure) {
+      _ = Tensor(zeros: [2, 3]).crossEntropy(labels: [0, 3])
+    }
+    await #expect(processExitsWith: .failure) {
+      _ = Tensor(zeros: [2, 3]).crossEntropy(labels: [-1, 0])
+    }
+  }
+
   @Test(arguments: BackendKind.allAvailable)
   func meanSquaredError(_ backend: BackendKind) {
     var generator = SeededGenerator(seed: 52)
