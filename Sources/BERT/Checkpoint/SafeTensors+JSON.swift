@@ -10,9 +10,9 @@
 
 /// A parsed JSON value. Numbers keep their source text; the caller decides
 /// which numbers it accepts.
-enum JSONValue {
-  case object([(key: String, value: JSONValue)])
-  case array([JSONValue])
+enum StrictJSON {
+  case object([(key: String, value: StrictJSON)])
+  case array([StrictJSON])
   case string(String)
   case number(String)
   case bool(Bool)
@@ -61,7 +61,7 @@ struct JSONParser {
   init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
   /// Parses the value that starts at the current position (after whitespace).
-  mutating func parseValue() throws(Failure) -> JSONValue {
+  mutating func parseValue() throws(Failure) -> StrictJSON {
     skipWhitespace()
     guard position < bytes.count else { throw .syntax("the header ends where a value should be") }
     switch bytes[position] {
@@ -103,11 +103,11 @@ struct JSONParser {
     }
   }
 
-  private mutating func parseObject() throws(Failure) -> JSONValue {
+  private mutating func parseObject() throws(Failure) -> StrictJSON {
     try enter()
     defer { depth -= 1 }
     position += 1  // {
-    var members: [(key: String, value: JSONValue)] = []
+    var members: [(key: String, value: StrictJSON)] = []
     var seen = Set<[UInt8]>()
     skipWhitespace()
     if peek() == UInt8(ascii: "}") {
@@ -135,11 +135,11 @@ struct JSONParser {
     }
   }
 
-  private mutating func parseArray() throws(Failure) -> JSONValue {
+  private mutating func parseArray() throws(Failure) -> StrictJSON {
     try enter()
     defer { depth -= 1 }
     position += 1  // [
-    var elements: [JSONValue] = []
+    var elements: [StrictJSON] = []
     skipWhitespace()
     if peek() == UInt8(ascii: "]") {
       position += 1

@@ -279,7 +279,7 @@ private struct Header {
       }
     }
     var parser = JSONParser(bytes: bytes)
-    let root: JSONValue
+    let root: StrictJSON
     do {
       root = try parser.parseValue()
     } catch {
@@ -340,7 +340,7 @@ private struct Header {
   }
 
   /// `__metadata__`: an object of strings (or null, as serde reads an absent option).
-  private static func metadata(_ value: JSONValue, path: String) throws(SafeTensorsError)
+  private static func metadata(_ value: StrictJSON, path: String) throws(SafeTensorsError)
     -> [String: String]
   {
     func fail(_ detail: String) -> SafeTensorsError {
@@ -366,15 +366,15 @@ private struct Header {
   /// One tensor's entry: `{"dtype": String, "shape": [Int], "data_offsets": [Int, Int]}`.
   /// Other fields are ignored, as the reference implementation ignores them.
   private static func tensorInfo(
-    _ value: JSONValue, bufferByteCount: Int,
+    _ value: StrictJSON, bufferByteCount: Int,
     fail: (SafeTensorsError.Reason) -> SafeTensorsError
   ) throws(SafeTensorsError) -> SafeTensors.TensorInfo {
     guard case .object(let fields) = value else {
       throw fail(.invalidField("the entry is \(value.typeName), not an object"))
     }
-    var dtypeValue: JSONValue?
-    var shapeValue: JSONValue?
-    var offsetsValue: JSONValue?
+    var dtypeValue: StrictJSON?
+    var shapeValue: StrictJSON?
+    var offsetsValue: StrictJSON?
     for (field, value) in fields {
       switch field {
       case "dtype": dtypeValue = value

@@ -5,15 +5,8 @@ import Foundation
 /// The cases written by `scripts/fixtures/make_tokenizer_fixtures.py` into
 /// `Fixtures/tokenizer/cases.jsonl`, and where to find the real vocabulary they need.
 enum TokenizerFixtures {
-  /// The model directory of all-MiniLM-L6-v2: `$BERT_ASSETS/all-MiniLM-L6-v2`, else
-  /// `~/.cache/bert-swift/assets/all-MiniLM-L6-v2`.
-  static var modelDirectory: URL {
-    let assets =
-      ProcessInfo.processInfo.environment["BERT_ASSETS"].map { URL(fileURLWithPath: $0) }
-      ?? FileManager.default.homeDirectoryForCurrentUser
-      .appendingPathComponent(".cache/bert-swift/assets")
-    return assets.appendingPathComponent("all-MiniLM-L6-v2")
-  }
+  /// The model directory of all-MiniLM-L6-v2 in the asset cache.
+  static var modelDirectory: URL { AssetCache.defaultModelDirectory }
 
   /// Whether the real vocabulary is there; the fixture tests are skipped otherwise.
   static var hasRealVocabulary: Bool {

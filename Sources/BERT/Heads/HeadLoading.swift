@@ -1,0 +1,66 @@
+import Foundation
+
+// Loading the four heads from a model directory: either a fine-tuned head
+// written by this package or transformers, or a base checkpoint on which a new
+// head starts from scratch.
+
+extension BertForSequenceClassification {
+  /// Loads a sequence-classification (or regression) model directory.
+  ///
+  /// - Parameters:
+  ///   - labelCount: the number of outputs for a new head on a base checkpoint;
+  ///     nil takes `num_labels` from `config.json`.
+  /// - Returns: the model and what loading found; a new head is reported as
+  ///   newly initialised, not as missing.
+  public static func load(
+    directory: URL, labelCount: Int? = nil, seed: UInt64 = 0, allowingProblems: Bool = false
+  ) throws -> (model: BertForSequenceClassification, report: CheckpointLoadReport) {
+    try loadHead(directory, allowingProblems: allowingProblems, expectedNew: ["classifier."]) {
+      config, _ in
+      BertForSequenceClassification(
+        bert: BertModel(config: config, hasPooler: true, seed: seed),
+        labelCount: labelCount ?? config.labelCount ?? 2, seed: seed &+ 1)
+    }
+  }
+}
+
+extension BertForTokenClassification {
+  /// Loads a token-classification model directory (see
+  /// ``BertForSequenceClassification/load(directory:labelCount:seed:allowingProblems:)``).
+  public static func load(
+    directory: URL, labelCount: Int? = nil, seed: UInt64 = 0, allowingProblems: Bool = false
+  ) throws -> (model: BertForTokenClassification, report: CheckpointLoadReport) {
+    try loadHead(directory, allowingProblems: allowingProblems, expectedNew: ["classifier."]) {
+      config, _ in
+      BertForTokenClassification(
+        bert: BertModel(config: config, hasPooler: false, seed: seed),
+        labelCount: labelCount ?? config.labelCount ?? 2, seed: seed &+ 1)
+    }
+  }
+}
+
+extension BertForQuestionAnswering {
+  /// Loads a question-answering model directory (see
+  /// ``BertForSequenceClassification/load(directory:labelCount:seed:allowingProblems:)``).
+  public static func load(
+    directory: URL, seed: UInt64 = 0, allowingProblems: Bool = false
+  ) throws -> (model: BertForQuestionAnswering, report: CheckpointLoadReport) {
+    try loadHead(directory, allowingProblems: allowingProblems, expectedNew: ["qa_outputs."]) {
+      config, _ in
+      BertForQuestionAnswering(
+        bert: BertModel(config: config, hasPooler: false, seed: seed), seed: seed &+ 1)
+    }
+  }
+}
+
+/// Opens a model directory, builds a head with `make`, and fills it.
+func loadHead<Head: Layer>(
+  _ directory: URL, allowingProblems: Bool, expectedNew: [String],
+  make: (BertConfig, SafeTensorsFile) -> Head
+) throws -> (model: Head, report: CheckpointLoadReport) {
+  let (config, file, path) = try openModelDirectory(directory)
+  let head = make(config, file)
+  let report = try CheckpointLoader.load(
+    head, from: file, path: path, expectedNew: expectedNew, allowingProblems: allowingProblems)
+  return (head, report)
+}

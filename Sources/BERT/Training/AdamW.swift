@@ -1,0 +1,165 @@
+import Foundation
+
+/// Adam with decoupled weight decay (Loshchilov & Hutter), as `torch.optim.AdamW`.
+///
+/// For each parameter p with gradient g, at step t (from 1):
+///
+///     p ← p − lr·λ·p                       (decoupled decay; skipped for biases and LayerNorm)
+///     m ← β₁·m + (1 − β₁)·g
+///     v ← β₂·v + (1 − β₂)·g²
+///     p ← p − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
+///
+/// It uses bias correction (the 1 − βᵗ terms), as PyTorch and Hugging Face do.
+public final class AdamW {
+  /// One parameter's optimiser state: first and second moments.
+  struct Slot {
+    let parameter: Parameter
+    let key: String
+    let decays: Bool
+    var firstMoment: Tensor  // shape of the parameter
+    var secondMoment: Tensor  // shape of the parameter
+  }
+
+  public var learningRate: Float
+  public let beta1: Float
+  public let beta2: Float
+  public let epsilon: Float
+  public let weightDecay: Float
+  /// The number of updates applied so far.
+  public private(set) var step: Int = 0
+  var slots: [Slot]
+
+  /// An optimiser over `parameters`, keyed by checkpoint name. Parameters whose
+  /// key ends in `bias`, or that belong to a LayerNorm, get no weight decay.
+  public init(
+    parameters: [(key: String, parameter: Parameter)], learningRate: Float = 5e-5,
+    beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01
+  ) {
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    slots = parameters.map { key, parameter in
+      Slot(
+        parameter: parameter, key: key, decays: AdamW.decays(key),
+        firstMoment: Tensor(zeros: parameter.value.shape),
+        secondMoment: Tensor(zeros: parameter.value.shape))
+    }
+  }
+
+  /// Whether weight decay applies to the parameter with this key.
+  public static func decays(_ key: String) -> Bool {
+    !(key.hasSuffix("bias") || key.contains("LayerNorm") || key.contains("layer_norm"))
+  }
+
+  /// Applies one update from the parameters' accumulated gradients. Parameters
+  /// without a gradient are left alone (their moments do not advance).
+  public func update() {
+    step += 1
+    let t = Float(step)
+    let correction1 = 1 - pow(beta1, t)
+    let correction2 = 1 - pow(beta2, t)
+    let (lr, b1, b2, eps) = (learningRate, beta1, beta2, epsilon)
+    for index in slots.indices {
+      guard let grad = slots[index].parameter.grad else { continue }
+      let decay = slots[index].decays ? lr * weightDecay : 0
+      var value = slots[index].parameter.value
+      let g = grad.storage.pointer
+      let count = value.count
+      value.withUnsafeMutableBufferPointer { p in
+        slots[index].firstMoment.withUnsafeMutableBufferPointer { m in
+          slots[index].secondMoment.withUnsafeMutableBufferPointer { v in
+            let (p, m, v) = (p.baseAddress!, m.baseAddress!, v.baseAddress!)
+            Parallel.forEachChunk(count) { range in
+              for i in range {
+                p[i] -= decay * p[i]
+                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                let mHat = m[i] / correction1
+                let vHat = v[i] / correction2
+                p[i] -= lr * mHat / (vHat.squareRoot() + eps)
+              }
+            }
+          }
+        }
+      }
+      slots[index].parameter.value = value
+    }
+  }
+
+  /// Clears every parameter's gradient.
+  public func zeroGradients() {
+    for slot in slots { slot.parameter.zeroGradient() }
+  }
+
+  /// The moments as named tensors (`exp_avg.<key>`, `exp_avg_sq.<key>`), for checkpoints.
+  public var stateTensors: [(name: String, tensor: Tensor)] {
+    slots.flatMap {
+      [("exp_avg.\($0.key)", $0.firstMoment), ("exp_avg_sq.\($0.key)", $0.secondMoment)]
+    }
+  }
+
+  /// Restores the moments and the step count saved by ``stateTensors`` and ``step``.
+  public func restore(step: Int, tensors: [String: Tensor]) throws(TrainingError) {
+    for index in slots.indices {
+      let key = slots[index].key
+      guard let first = tensors["exp_avg.\(key)"], let second = tensors["exp_avg_sq.\(key)"] else {
+        throw .invalidState("the optimiser state lacks the moments of \(key)")
+      }
+      let shape = slots[index].parameter.value.shape
+      guard first.shape == shape, second.shape == shape else {
+        throw .invalidState(
+          "the optimiser state of \(key) has shape \(first.shape), expected \(shape)")
+      }
+      slots[index].firstMoment = first
+      slots[index].secondMoment = second
+    }
+    self.step = step
+  }
+}
+
+/// Scales every gradient so that their global L2 norm is at most `maxNorm`, as
+/// `torch.nn.utils.clip_grad_norm_` does (coefficient maxNorm / (norm + 1e-6),
+/// applied only when below 1).
+///
+/// - Returns: the global norm before clipping (NaN or infinite if a gradient is).
+@discardableResult
+public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+  var total = 0.0
+  for parameter in parameters {
+    guard let grad = parameter.grad else { continue }
+    grad.withUnsafeBufferPointer { values in
+      var sum = 0.0
+      for value in values { sum += Double(value) * Double(value) }
+      total += sum
+    }
+  }
+  let norm = Float(total.squareRoot())
+  let coefficient = maxNorm / (norm + 1e-6)
+  guard norm.isFinite, coefficient < 1 else { return norm }
+  for parameter in parameters {
+    guard var grad = parameter.grad else { continue }
+    grad.withUnsafeMutableBufferPointer { values in
+      for index in values.indices { values[index] *= coefficient }
+    }
+    parameter.setGradient(grad)
+  }
+  return norm
+}
+
+/// A problem during training.
+public enum TrainingError: Error, CustomStringConvertible {
+  /// The loss or a gradient became NaN or infinite.
+  case nonFinite(what: String, step: Int)
+  /// A saved training state cannot be used.
+  case invalidState(String)
+
+  public var description: String {
+    switch self {
+    case .nonFinite(let what, let step):
+      "training stopped at step \(step): the \(what) is not finite (NaN or infinity); lower the learning rate or check the data. The last checkpoint is intact."
+    case .invalidState(let reason): "cannot resume: \(reason)"
+    }
+  }
+}
