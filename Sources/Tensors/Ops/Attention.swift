@@ -142,7 +142,7 @@ extension Tensor {
     switch attentionSchedule {
     case .perHead:
       Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
-        let scratch = AttentionScratch(shape: shape, recording: recording)
+        let scratch = AttentionScratch(shape: shape)
         for pair in range {
           kernel.forward(
             pair: pair, probabilities: saved.map { $0 + pair * block } ?? scratch.scores,
@@ -151,7 +151,7 @@ extension Tensor {
         }
       }
     case .perGEMM:
-      let scratch = AttentionScratch(shape: shape, recording: recording)
+      let scratch = AttentionScratch(shape: shape)
       for pair in 0..<shape.pairs {
         kernel.forward(
           pair: pair, probabilities: saved.map { $0 + pair * block } ?? scratch.scores,
@@ -190,7 +190,7 @@ extension Tensor {
     switch attentionSchedule {
     case .perHead:
       Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
-        let scratch = AttentionScratch(shape: shape, recording: true)
+        let scratch = AttentionScratch(shape: shape)
         for pair in range {
           kernel.backward(
             pair: pair, gradOutput: dO, saved: saved, scratch: scratch, targets: targets,
@@ -198,7 +198,7 @@ extension Tensor {
         }
       }
     case .perGEMM:
-      let scratch = AttentionScratch(shape: shape, recording: true)
+      let scratch = AttentionScratch(shape: shape)
       for pair in 0..<shape.pairs {
         kernel.backward(
           pair: pair, gradOutput: dO, saved: saved, scratch: scratch, targets: targets,
@@ -222,7 +222,7 @@ private final class AttentionScratch {
   let bits: UnsafeMutablePointer<UInt64>
   let bitWords: Int
 
-  init(shape: AttentionShape, recording: Bool) {
+  init(shape: AttentionShape) {
     let block = shape.tokens * shape.tokens
     scores = .allocate(capacity: block)
     dropped = .allocate(capacity: block)
