@@ -142,7 +142,7 @@ extension Tensor {
     switch attentionSchedule {
     case .perHead:
       Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
-        let scratch = AttentionScratch(shape: shape, recording: recording)
+        let scratch = AttentionScratch(shape: shape)
         for pair in range {
           kernel.forward(
             pair: pair, probabilities: saved.map { $0 + pair * block } ?? scratch.scores,
@@ -151,7 +151,7 @@ extension Tensor {
         }
       }
     case .perGEMM:
-      let scratch = AttentionScratch(shape: shape, recording: recording)
+      let scratch = AttentionScratch(shape: shape)
       for pair in 0..<shape.pairs {
         kernel.forward(
           pair: pair, probabilities: saved.map { $0 + pair * block } ?? scratch.scores,
@@ -190,7 +190,7 @@ extension Tensor {
     switch attentionSchedule {
     case .perHead:
       Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
-        let scratch = AttentionScratch(shape: shape, recording: true)
+        let scratch = AttentionScratch(shape: shape)
         for pair in range {
           kernel.backward(
             pair: pair, gradOutput: dO, saved: saved, scratch: scratch, targets: targets,
@@ -198,7 +198,7 @@ extension Tensor {
         }
       }
     case .perGEMM:
-      let scratch = AttentionScratch(shape: shape, recording: true)
+      let scratch = AttentionScratch(shape: shape)
       for pair in 0..<shape.pairs {
         kernel.backward(
           pair: pair, gradOutput: dO, saved: saved, scratch: scratch, targets: targets,
@@ -222,7 +222,7 @@ private final class AttentionScratch {
   let bits: UnsafeMutablePointer<UInt64>
   let bitWords: Int
 
-  init(shape: AttentionShape, recording: Bool) {
+  init(shape: AttentionShape) {
     let block = shape.tokens * shape.tokens
     scores = .allocate(capacity: block)
     dropped = .allocate(capacity: block)
@@ -357,26 +357,43 @@ private struct AttentionKernel: @unchecked Sendable {
 }
 
 extension RowKernels {
-  /// row = softmax(row + mask) in place, with mask values below
-  /// −greatestFiniteMagnitude (−∞) raised to it so that no row becomes NaN.
+  /// row = softmax(row + mask) in place, in three passes (max, exp and sum,
+  /// scale), with row + mask raised to −greatestFiniteMagnitude where it is
+  /// lower (a −∞ mask) so that no row becomes NaN.
   @inline(__always)
   static func maskedSoftmax(
     _ row: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<Float>?, _ n: Int
   ) {
-    if let mask {
-      let floor = Vector(repeating: -.greatestFiniteMagnitude)
-      var j = 0
-      while j + 8 <= n {
-        let shifted = VectorMath.load(row + j) + VectorMath.load(mask + j)
-        VectorMath.store(VectorMath.maximum(shifted, floor), row + j)
-        j += 8
-      }
-      while j < n {
-        row[j] = Swift.max(row[j] + mask[j], -.greatestFiniteMagnitude)
-        j += 1
-      }
+    guard let mask else {
+      softmax(row, row, n)
+      return
     }
-    softmax(row, row, n)
+    let floor = Vector(repeating: -.greatestFiniteMagnitude)
+    var best = floor
+    var j = 0
+    while j + 8 <= n {
+      best = VectorMath.maximum(best, VectorMath.load(row + j) + VectorMath.load(mask + j))
+      j += 8
+    }
+    var rowMax = best.max()
+    for k in j..<n { rowMax = Swift.max(rowMax, row[k] + mask[k]) }
+    let shift = Vector(repeating: rowMax)
+    var sum = Vector(repeating: 0)
+    j = 0
+    while j + 8 <= n {
+      let shifted = VectorMath.maximum(VectorMath.load(row + j) + VectorMath.load(mask + j), floor)
+      let e = VectorMath.exp(shifted - shift)
+      VectorMath.store(e, row + j)
+      sum += e
+      j += 8
+    }
+    var total = sum.sum()
+    for k in j..<n {
+      let e = VectorMath.exp(Swift.max(row[k] + mask[k], -.greatestFiniteMagnitude) - rowMax)
+      row[k] = e
+      total += e
+    }
+    scale(row, n, by: 1 / total)
   }
 }
 

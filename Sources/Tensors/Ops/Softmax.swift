@@ -19,6 +19,9 @@ struct SoftmaxSaved {
 extension Tensor {
   /// The softmax over the last axis: exp(xᵢ − max) / Σⱼ exp(xⱼ − max).
   ///
+  /// A row of finite logits never overflows; a row that is −∞ everywhere
+  /// becomes uniform rather than NaN.
+  ///
   /// - Returns: the same shape as self [..., N]; each row sums to 1.
   public func softmax() -> Tensor {
     precondition(rank >= 1, "softmax: needs rank ≥ 1, got a scalar")
