@@ -142,6 +142,10 @@ public struct BertConfig: Codable, Sendable, Equatable {
     classifierDropout = try c.decodeIfPresent(Float.self, forKey: .classifierDropout)
   }
 
+  /// The number of outputs of a classification head: `num_labels`, else the
+  /// size of `id2label` (transformers 5 writes only the latter); nil for neither.
+  public var headLabelCount: Int? { labelCount ?? idToLabel?.count }
+
   /// The width of one attention head, D = H / NH.
   public var headSize: Int { hiddenSize / attentionHeadCount }
 

@@ -19,7 +19,7 @@ extension BertForSequenceClassification {
       config, _ in
       BertForSequenceClassification(
         bert: BertModel(config: config, hasPooler: true, seed: seed),
-        labelCount: labelCount ?? config.labelCount ?? 2, seed: seed &+ 1)
+        labelCount: labelCount ?? config.headLabelCount ?? 2, seed: seed &+ 1)
     }
   }
 }
@@ -34,7 +34,7 @@ extension BertForTokenClassification {
       config, _ in
       BertForTokenClassification(
         bert: BertModel(config: config, hasPooler: false, seed: seed),
-        labelCount: labelCount ?? config.labelCount ?? 2, seed: seed &+ 1)
+        labelCount: labelCount ?? config.headLabelCount ?? 2, seed: seed &+ 1)
     }
   }
 }
