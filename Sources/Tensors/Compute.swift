@@ -41,7 +41,7 @@ public enum Compute {
 
   /// Runs `body` with `kind` as the backend of the current task.
   public static func withBackend<R>(_ kind: BackendKind, _ body: () throws -> R) rethrows -> R {
-    precondition(kind.isAvailable, "Compute.withBackend: \(kind) is not in this build")
+    ensure(kind.isAvailable, "Compute.withBackend: \(kind) is not in this build")
     return try $scopedBackend.withValue(kind, operation: body)
   }
 

@@ -19,7 +19,7 @@ public final class TensorStorage: @unchecked Sendable {
 
   /// Allocates `count` uninitialised floats.
   public init(count: Int) {
-    precondition(count >= 0, "TensorStorage: negative element count \(count)")
+    ensure(count >= 0, "TensorStorage: negative element count \(count)")
     self.count = count
     byteCount = max(count, 1) * MemoryLayout<Float>.stride
     pointer = BufferPool.shared.take(byteCount: byteCount).bindMemory(
@@ -52,7 +52,7 @@ public struct Tensor: @unchecked Sendable {
   /// Wraps existing storage. `shape` must describe exactly `storage.count` elements.
   public init(shape: [Int], storage: TensorStorage) {
     let count = Tensor.elementCount(shape)
-    precondition(
+    ensure(
       count == storage.count,
       "Tensor: shape \(shape) holds \(count) elements, but the storage holds \(storage.count)")
     self.shape = shape
@@ -80,7 +80,7 @@ public struct Tensor: @unchecked Sendable {
   /// A tensor holding `scalars` in row-major order.
   public init(shape: [Int], scalars: [Float]) {
     let count = Tensor.elementCount(shape)
-    precondition(
+    ensure(
       scalars.count == count,
       "Tensor: shape \(shape) needs \(count) scalars, got \(scalars.count)")
     self.init(uninitializedShape: shape)
@@ -105,7 +105,7 @@ public struct Tensor: @unchecked Sendable {
 
   /// The single element of a one-element tensor.
   public var item: Float {
-    precondition(count == 1, "Tensor.item: tensor of shape \(shape) has \(count) elements")
+    ensure(count == 1, "Tensor.item: tensor of shape \(shape) has \(count) elements")
     return storage.pointer[0]
   }
 
@@ -146,19 +146,19 @@ public struct Tensor: @unchecked Sendable {
   public static func elementCount(_ shape: [Int]) -> Int {
     var count = 1
     for dimension in shape {
-      precondition(dimension >= 0, "Tensor: negative dimension in shape \(shape)")
+      ensure(dimension >= 0, "Tensor: negative dimension in shape \(shape)")
       count *= dimension
     }
     return count
   }
 
   private func flatIndex(_ indices: [Int]) -> Int {
-    precondition(
+    ensure(
       indices.count == shape.count,
       "Tensor: index \(indices) has \(indices.count) components for shape \(shape)")
     var offset = 0
     for (index, dimension) in zip(indices, shape) {
-      precondition(
+      ensure(
         index >= 0 && index < dimension, "Tensor: index \(indices) out of range for shape \(shape)")
       offset = offset * dimension + index
     }
@@ -182,11 +182,11 @@ extension Tensor {
       let known = newShape.enumerated().filter { $0.offset != inferred }.reduce(1) {
         $0 * $1.element
       }
-      precondition(
+      ensure(
         known > 0 && count % known == 0, "reshaped: cannot reshape \(shape) to \(newShape)")
       resolved[inferred] = count / known
     }
-    precondition(
+    ensure(
       Tensor.elementCount(resolved) == count,
       "reshaped: cannot reshape \(shape) (\(count) elements) to \(newShape)")
     let result = Tensor(shape: resolved, storage: storage)

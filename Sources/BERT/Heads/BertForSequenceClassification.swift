@@ -11,7 +11,7 @@ public struct BertForSequenceClassification: Layer {
 
   /// A head on `bert`, with a freshly initialised classifier.
   public init(bert: BertModel, labelCount: Int, seed: UInt64 = 0) {
-    precondition(bert.pooler != nil, "BertForSequenceClassification needs a model with a pooler")
+    ensure(bert.pooler != nil, "BertForSequenceClassification needs a model with a pooler")
     var generator = SeededGenerator(seed: seed)
     let config = bert.config
     self.bert = bert

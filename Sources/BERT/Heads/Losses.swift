@@ -16,7 +16,7 @@ public func sequenceClassificationLoss(
   logits: Tensor, labels: [Int] = [], targets: [Float] = []
 ) -> Tensor {
   if logits.shape[1] == 1 {
-    precondition(
+    ensure(
       targets.count == logits.shape[0],
       "regression loss: \(targets.count) targets for \(logits.shape[0]) rows")
     return logits.reshaped([logits.shape[0]]).meanSquaredError(

@@ -12,7 +12,7 @@ extension Metrics {
   ///   - predictions: predicted labels, one per example.
   ///   - labels: gold labels, as many as `predictions`.
   public static func accuracy<Label: Equatable>(predictions: [Label], labels: [Label]) -> Double {
-    precondition(
+    ensure(
       predictions.count == labels.count, "accuracy: predictions and labels differ in length")
     guard !labels.isEmpty else { return 0 }
     var correct = 0
@@ -25,7 +25,7 @@ extension Metrics {
   /// labels or the predictions of F1 = 2·TP / (2·TP + FP + FN). A class that is
   /// never predicted, or never gold, has F1 0. 0 for empty input.
   public static func macroF1<Label: Hashable>(predictions: [Label], labels: [Label]) -> Double {
-    precondition(
+    ensure(
       predictions.count == labels.count, "macroF1: predictions and labels differ in length")
     var truePositives: [Label: Int] = [:]
     var predicted: [Label: Int] = [:]
@@ -59,7 +59,7 @@ extension Metrics {
   public static func matthewsCorrelation<Label: Hashable>(
     predictions: [Label], labels: [Label]
   ) -> Double {
-    precondition(
+    ensure(
       predictions.count == labels.count,
       "matthewsCorrelation: predictions and labels differ in length")
     var predicted: [Label: Int] = [:]

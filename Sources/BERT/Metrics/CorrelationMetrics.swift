@@ -6,7 +6,7 @@ extension Metrics {
   /// 0 when undefined (fewer than two pairs, or either input constant), where
   /// scipy returns NaN.
   public static func pearson<T: BinaryFloatingPoint>(_ x: [T], _ y: [T]) -> Double {
-    precondition(x.count == y.count, "pearson: the inputs differ in length")
+    ensure(x.count == y.count, "pearson: the inputs differ in length")
     guard x.count >= 2 else { return 0 }
     let xs = x.map { Double($0) }
     let ys = y.map { Double($0) }
@@ -30,7 +30,7 @@ extension Metrics {
   /// Spearman's rank correlation ρ, as `scipy.stats.spearmanr`: Pearson's r of
   /// the ranks, ties given their average rank. 0 when undefined (as `pearson`).
   public static func spearman<T: BinaryFloatingPoint>(_ x: [T], _ y: [T]) -> Double {
-    precondition(x.count == y.count, "spearman: the inputs differ in length")
+    ensure(x.count == y.count, "spearman: the inputs differ in length")
     return pearson(averageRanks(x), averageRanks(y))
   }
 

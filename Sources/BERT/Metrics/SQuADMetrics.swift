@@ -78,7 +78,7 @@ extension Metrics {
 
   /// Exact match and F1 for predictions given in order, each with its gold answers.
   public static func squad(predictions: [String], answers: [[String]]) -> SQuADScores {
-    precondition(
+    ensure(
       predictions.count == answers.count, "squad: predictions and answers differ in length")
     let examples = answers.enumerated().map { index, golds in
       QAExample(

@@ -55,11 +55,11 @@ extension Metrics {
   /// Token accuracy over all tokens of all sentences (seqeval's `accuracy_score`).
   /// Each predicted sentence must have as many tags as its gold sentence.
   public static func tokenAccuracy(predictions: [[String]], labels: [[String]]) -> Double {
-    precondition(predictions.count == labels.count, "tokenAccuracy: sentence counts differ")
+    ensure(predictions.count == labels.count, "tokenAccuracy: sentence counts differ")
     var correct = 0
     var total = 0
     for (p, g) in zip(predictions, labels) {
-      precondition(p.count == g.count, "tokenAccuracy: a sentence's tag counts differ")
+      ensure(p.count == g.count, "tokenAccuracy: a sentence's tag counts differ")
       for (a, b) in zip(p, g) where a == b { correct += 1 }
       total += g.count
     }
@@ -115,11 +115,11 @@ extension Metrics {
   /// micro-averaged (seqeval's default `average="micro"`): an entity is correct
   /// when a gold entity has the same sentence, type, start and end.
   public static func entityScores(predictions: [[String]], labels: [[String]]) -> EntityScores {
-    precondition(predictions.count == labels.count, "entityScores: sentence counts differ")
+    ensure(predictions.count == labels.count, "entityScores: sentence counts differ")
     var predicted = Set<Entity>()
     var gold = Set<Entity>()
     for (index, (p, g)) in zip(predictions, labels).enumerated() {
-      precondition(p.count == g.count, "entityScores: a sentence's tag counts differ")
+      ensure(p.count == g.count, "entityScores: a sentence's tag counts differ")
       predicted.formUnion(entities(iob2: p, sentence: index))
       gold.formUnion(entities(iob2: g, sentence: index))
     }

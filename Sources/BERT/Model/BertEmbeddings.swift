@@ -29,7 +29,7 @@ public struct BertEmbeddings: Layer {
     let (b, t) = (batch.batchSize, batch.sequenceLength)
     let hidden = wordEmbeddings.weight.value.shape[1]
     let maxPositions = positionEmbeddings.weight.value.shape[0]
-    precondition(
+    ensure(
       t <= maxPositions,
       "BertEmbeddings: sequence length \(t) exceeds max_position_embeddings \(maxPositions)")
     let positions = (0..<b).flatMap { _ in 0..<t }

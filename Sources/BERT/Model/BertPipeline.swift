@@ -71,7 +71,7 @@ public struct BertPipeline {
     _ texts: [String], pairs: [String]? = nil, pooling: Pooling = .mean, maxLength: Int? = nil,
     batchSize: Int = 32
   ) -> [[Float]] {
-    precondition(
+    ensure(
       pooling != .none, "embed: pooling .none gives one vector per token; use hiddenStates")
     return chunks(texts.count, batchSize).flatMap { range -> [[Float]] in
       let (batch, output) = run(
@@ -111,7 +111,7 @@ public struct BertPipeline {
     switch pooling {
     case .pooler:
       guard let pooled = output.poolerOutput else {
-        preconditionFailure("pooling .pooler: this model has no pooler")
+        ensureFailure("pooling .pooler: this model has no pooler")
       }
       return pooled.withUnsafeBufferPointer { v in
         (0..<b).map { Array(v[($0 * h)..<(($0 + 1) * h)]) }
@@ -134,7 +134,7 @@ public struct BertPipeline {
         }
       }
     case .none:
-      preconditionFailure("pooling .none gives one vector per token")
+      ensureFailure("pooling .none gives one vector per token")
     }
   }
 

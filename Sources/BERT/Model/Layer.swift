@@ -141,7 +141,7 @@ public struct Embedding: Layer {
   public func callAsFunction(_ ids: [Int]) -> Tensor {
     let rows = weight.value.shape[0]
     for (position, id) in ids.enumerated() where id < 0 || id >= rows {
-      preconditionFailure(
+      ensureFailure(
         "Embedding: id \(id) at position \(position) is outside the table of \(rows) rows")
     }
     let looked = weight.value.gatherRows(ids)  // [N, H]

@@ -20,13 +20,13 @@ public struct TextBatch: Sendable, Equatable {
     attentionMask: [Int]? = nil
   ) {
     let count = batchSize * sequenceLength
-    precondition(
+    ensure(
       inputIDs.count == count,
       "TextBatch: \(inputIDs.count) input ids for \(batchSize) × \(sequenceLength)")
-    precondition(
+    ensure(
       tokenTypeIDs.map { $0.count == count } ?? true,
       "TextBatch: \(tokenTypeIDs?.count ?? 0) token type ids for \(batchSize) × \(sequenceLength)")
-    precondition(
+    ensure(
       attentionMask.map { $0.count == count } ?? true,
       "TextBatch: \(attentionMask?.count ?? 0) mask values for \(batchSize) × \(sequenceLength)")
     self.batchSize = batchSize
@@ -72,7 +72,7 @@ extension TextBatch {
     mask.reserveCapacity(encodings.count * t)
     for (index, encoding) in encodings.enumerated() {
       let n = encoding.inputIDs.count
-      precondition(
+      ensure(
         n <= t, "TextBatch: encoding \(index) has \(n) tokens, more than the batch length \(t)")
       ids += encoding.inputIDs + Array(repeating: paddingID, count: t - n)
       types += encoding.tokenTypeIDs + Array(repeating: 0, count: t - n)

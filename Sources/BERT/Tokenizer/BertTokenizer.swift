@@ -274,7 +274,7 @@ public struct BertTokenizer: Sendable {
     _ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil,
     truncation: Truncation = .longestFirst, padding: Padding = .doNotPad
   ) -> [Encoding] {
-    precondition(pairs == nil || pairs!.count == texts.count, "one pair per text")
+    ensure(pairs == nil || pairs!.count == texts.count, "one pair per text")
     let empty = Encoding(
       inputIDs: [], tokenTypeIDs: [], attentionMask: [], specialTokensMask: [], offsets: [],
       sequenceIDs: [])

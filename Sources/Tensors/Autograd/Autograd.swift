@@ -46,7 +46,7 @@ final class GradNode {
 
   /// Adds `gradient` to this node's gradient (or to its parameter's).
   func accumulate(_ gradient: Tensor) {
-    precondition(
+    ensure(
       gradient.shape == shape,
       "autograd: gradient of shape \(gradient.shape) for a tensor of shape \(shape)")
     if let parameter {
@@ -65,7 +65,7 @@ public final class Parameter: @unchecked Sendable {
   /// The current value. Ops that use it are recorded for differentiation.
   public var value: Tensor {
     didSet {
-      precondition(
+      ensure(
         value.shape == leaf.shape,
         "Parameter \(name): new value of shape \(value.shape), expected \(leaf.shape)")
       value.node = leaf
@@ -92,7 +92,7 @@ public final class Parameter: @unchecked Sendable {
   /// Replaces the gradient, e.g. after clipping.
   public func setGradient(_ gradient: Tensor?) {
     if let gradient {
-      precondition(
+      ensure(
         gradient.shape == value.shape,
         "Parameter \(name): gradient shape \(gradient.shape), expected \(value.shape)")
     }
@@ -142,13 +142,13 @@ extension Tensor {
   ///   this tensor; defaults to 1 for a one-element tensor (a loss).
   public func backward(gradient: Tensor? = nil) {
     guard let root = node else {
-      preconditionFailure(
+      ensureFailure(
         "backward: this tensor was not recorded (no tracked inputs, or gradients were off)")
     }
     let seed =
       gradient
       ?? {
-        precondition(count == 1, "backward: a tensor of shape \(shape) needs an explicit gradient")
+        ensure(count == 1, "backward: a tensor of shape \(shape) needs an explicit gradient")
         return Tensor(repeating: 1, shape: shape)
       }()
     // Collect the graph, newest first.
@@ -167,7 +167,7 @@ extension Tensor {
       for current in order {
         guard let backward = current.backward, let grad = current.grad else { continue }
         let inputGrads = backward(grad)
-        precondition(
+        ensure(
           inputGrads.count == current.inputs.count,
           "autograd: an op returned \(inputGrads.count) gradients for \(current.inputs.count) inputs"
         )

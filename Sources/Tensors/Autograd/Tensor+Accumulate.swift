@@ -2,7 +2,7 @@ extension Tensor {
   /// self += other, elementwise, for tensors of the same shape. Not recorded:
   /// this is how gradients accumulate.
   public mutating func addInPlace(_ other: Tensor) {
-    precondition(shape == other.shape, "addInPlace: shapes \(shape) and \(other.shape) differ")
+    ensure(shape == other.shape, "addInPlace: shapes \(shape) and \(other.shape) differ")
     let source = other.storage.pointer
     withUnsafeMutableBufferPointer { target in
       let base = target.baseAddress!

@@ -109,7 +109,7 @@ public enum BackendKind: String, CaseIterable, Sendable, CustomStringConvertible
       #if OpenBLAS
         return OpenBLASBackend()
       #else
-        preconditionFailure("the OpenBLAS backend is not in this build (trait OpenBLAS is off)")
+        ensureFailure("the OpenBLAS backend is not in this build (trait OpenBLAS is off)")
       #endif
     case .swift: return SwiftBackend()
     }

@@ -29,7 +29,7 @@
         LAPACKE_sgetrf(
           LAPACK_ROW_MAJOR, Int32(n), Int32(n), factors.baseAddress, Int32(n), &pivots)
       }
-      precondition(info >= 0, "LAPACKE_sgetrf: argument \(-info) is invalid")
+      ensure(info >= 0, "LAPACKE_sgetrf: argument \(-info) is invalid")
       for column in 0..<n where !(abs(lu[column, column]) > threshold) {
         throw .singular(operation: "solve", pivot: column)
       }
@@ -40,7 +40,7 @@
             Int32(n), pivots, rightHandSides.baseAddress, Int32(r))
         }
       }
-      precondition(solveInfo == 0, "LAPACKE_sgetrs: argument \(-solveInfo) is invalid")
+      ensure(solveInfo == 0, "LAPACKE_sgetrs: argument \(-solveInfo) is invalid")
       return x
     }
 
@@ -53,7 +53,7 @@
         LAPACKE_spotrf(
           LAPACK_ROW_MAJOR, Self.character("L"), Int32(n), factor.baseAddress, Int32(n))
       }
-      precondition(info >= 0, "LAPACKE_spotrf: argument \(-info) is invalid")
+      ensure(info >= 0, "LAPACKE_spotrf: argument \(-info) is invalid")
       if info > 0 { throw .notPositiveDefinite(order: Int(info)) }
       // spotrf leaves the strict upper triangle as it found it.
       l.withUnsafeMutableBufferPointer { factor in
@@ -74,7 +74,7 @@
       let info = factors.withUnsafeMutableBufferPointer { elements in
         LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), elements.baseAddress, Int32(n), &tau)
       }
-      precondition(info == 0, "LAPACKE_sgeqrf: argument \(-info) is invalid")
+      ensure(info == 0, "LAPACKE_sgeqrf: argument \(-info) is invalid")
 
       var r = Tensor(zeros: [p, n])  // [p, n]
       var q = Tensor(uninitializedShape: [m, p])  // [m, p]
@@ -94,7 +94,7 @@
         LAPACKE_sorgqr(
           LAPACK_ROW_MAJOR, Int32(m), Int32(p), Int32(p), elements.baseAddress, Int32(p), tau)
       }
-      precondition(orgInfo == 0, "LAPACKE_sorgqr: argument \(-orgInfo) is invalid")
+      ensure(orgInfo == 0, "LAPACKE_sorgqr: argument \(-orgInfo) is invalid")
       return (q, r)
     }
 
@@ -119,7 +119,7 @@
           }
         }
       }
-      precondition(info >= 0, "LAPACKE_sgesdd: argument \(-info) is invalid")
+      ensure(info >= 0, "LAPACKE_sgesdd: argument \(-info) is invalid")
       if info > 0 { throw .didNotConverge(operation: "svd") }
       return (u, s, vt)
     }
@@ -137,7 +137,7 @@
             elements.baseAddress, Int32(n), eigenvalues.baseAddress)
         }
       }
-      precondition(info >= 0, "LAPACKE_ssyevd: argument \(-info) is invalid")
+      ensure(info >= 0, "LAPACKE_ssyevd: argument \(-info) is invalid")
       if info > 0 { throw .didNotConverge(operation: "eigh") }
       return (values, vectors)
     }

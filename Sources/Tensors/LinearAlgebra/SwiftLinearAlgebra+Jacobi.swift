@@ -166,7 +166,7 @@ extension SwiftLinearAlgebra {
         return
       }
     }
-    preconditionFailure("completeOrthonormal: no completion for \(count) vectors of \(length)")
+    ensureFailure("completeOrthonormal: no completion for \(count) vectors of \(length)")
   }
 
   /// Runs sweeps over every pair of `count` items in round-robin order until

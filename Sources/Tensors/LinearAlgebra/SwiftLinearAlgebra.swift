@@ -256,7 +256,7 @@ struct DoubleMatrix {
 
   /// The transpose of the matrix `tensor` [rows, columns], as [columns, rows].
   init(transposing tensor: Tensor) {
-    precondition(tensor.rank == 2, "DoubleMatrix(transposing:): rank \(tensor.rank), not 2")
+    ensure(tensor.rank == 2, "DoubleMatrix(transposing:): rank \(tensor.rank), not 2")
     self.init(zeros: tensor.count)
     let rows = tensor.shape[0]
     let columns = tensor.shape[1]
@@ -271,7 +271,7 @@ struct DoubleMatrix {
   /// The elements rounded to Float32, as a tensor of `shape`.
   func tensor(shape: [Int]) -> Tensor {
     var result = Tensor(uninitializedShape: shape)
-    precondition(result.count == count, "DoubleMatrix.tensor: \(count) elements for \(shape)")
+    ensure(result.count == count, "DoubleMatrix.tensor: \(count) elements for \(shape)")
     result.withUnsafeMutableBufferPointer { target in
       for index in 0..<count { target[index] = Float(elements[index]) }
     }
@@ -281,7 +281,7 @@ struct DoubleMatrix {
   /// The matrix stored here as `stored` [rows, columns], transposed into a
   /// tensor of `shape` [columns, rows] and rounded to Float32.
   func tensor(shape: [Int], transposingFrom stored: [Int]) -> Tensor {
-    precondition(shape == [stored[1], stored[0]], "DoubleMatrix.tensor: \(stored) → \(shape)")
+    ensure(shape == [stored[1], stored[0]], "DoubleMatrix.tensor: \(stored) → \(shape)")
     var result = Tensor(uninitializedShape: shape)
     let rows = stored[0]
     let columns = stored[1]

@@ -29,7 +29,7 @@ extension Tensor {
   ///   - approximate: as in ``gelu(approximate:)``.
   /// - Returns: [..., N]; gradients flow to self and to bias.
   public func biasGELU(bias: Tensor, approximate: Bool = false) -> Tensor {
-    precondition(
+    ensure(
       rank >= 1 && bias.shape == [shape[rank - 1]],
       "biasGELU: bias \(bias.shape) does not match the last dimension of \(shape)")
     let input = self  // [R, N]

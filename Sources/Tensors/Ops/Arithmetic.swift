@@ -286,7 +286,7 @@ extension Tensor {
   /// Each element limited to `[min, max]`: [S…] → [S…]. The gradient passes
   /// where the input lies inside the interval (ends included) and is 0 elsewhere.
   public func clamped(min lower: Float, max upper: Float) -> Tensor {
-    precondition(lower <= upper, "clamped: min \(lower) is greater than max \(upper)")
+    ensure(lower <= upper, "clamped: min \(lower) is greater than max \(upper)")
     let y = applying(Clamp(lower: lower, upper: upper))  // [S…]
     let x = self
     return Tensor.record(y, inputs: [self]) { grad in

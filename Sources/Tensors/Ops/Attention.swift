@@ -96,24 +96,24 @@ extension Tensor {
     query: Tensor, key: Tensor, value: Tensor, headCount: Int, additiveMask: Tensor?,
     dropoutProbability: Float, generator: inout SeededGenerator
   ) -> Tensor {
-    precondition(
+    ensure(
       query.rank == 3 && key.shape == query.shape && value.shape == query.shape,
       "multiHeadAttention: query \(query.shape), key \(key.shape) and value \(value.shape) must all be [B, T, H]"
     )
     let hidden = query.shape[2]
-    precondition(
+    ensure(
       headCount > 0 && hidden % headCount == 0,
       "multiHeadAttention: hidden size \(hidden) is not a multiple of the head count \(headCount)")
     let shape = AttentionShape(
       batch: query.shape[0], tokens: query.shape[1], heads: headCount,
       headSize: hidden / headCount)
     if let additiveMask {
-      precondition(
+      ensure(
         additiveMask.shape == [shape.batch, shape.tokens],
         "multiHeadAttention: additiveMask \(additiveMask.shape) must be [B, T] = [\(shape.batch), \(shape.tokens)]"
       )
     }
-    precondition(
+    ensure(
       dropoutProbability >= 0 && dropoutProbability <= 1,
       "multiHeadAttention: dropout probability \(dropoutProbability) is outside [0, 1]")
     let recording =
@@ -407,7 +407,7 @@ extension Tensor {
   /// - Returns: the shape of self. The gradient is zero at replaced elements.
   public func maskedFill(_ mask: [Bool], value: Float) -> Tensor {
     let width = rank == 0 ? 1 : shape[rank - 1]
-    precondition(
+    ensure(
       mask.count == count || mask.count == width,
       "maskedFill: a mask of \(mask.count) flags fits neither all \(count) elements nor the last dimension (\(width)) of \(shape)"
     )

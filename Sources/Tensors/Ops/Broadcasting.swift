@@ -252,7 +252,7 @@ extension Tensor {
   /// - Returns: [target…].
   func summed(toShape target: [Int]) -> Tensor {
     if shape == target { return self }
-    precondition(
+    ensure(
       (try? Tensor.broadcastShape(target, shape, op: "")) == shape,
       "summed(toShape:): \(target) does not broadcast to \(shape)")
     if count == 0 || Tensor.elementCount(target) == 0 { return Tensor(zeros: target) }

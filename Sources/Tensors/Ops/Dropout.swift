@@ -113,7 +113,7 @@ extension Tensor {
   ///   - generator: the source of the mask; the same state gives the same mask.
   /// - Returns: the shape of self.
   public func dropout(probability: Float, generator: inout SeededGenerator) -> Tensor {
-    precondition(
+    ensure(
       probability >= 0 && probability <= 1,
       "dropout: probability \(probability) is outside [0, 1]")
     if probability == 0 { return self }

@@ -46,7 +46,7 @@ extension Tensor {
   public func addingLayerNorm(
     _ residual: Tensor, gamma: Tensor, beta: Tensor, epsilon: Float
   ) -> Tensor {
-    precondition(
+    ensure(
       residual.shape == shape,
       "addingLayerNorm: residual \(residual.shape) differs from input \(shape)")
     return Tensor.layerNorm(self, residual: residual, gamma: gamma, beta: beta, epsilon: epsilon)
@@ -55,9 +55,9 @@ extension Tensor {
   private static func layerNorm(
     _ x: Tensor, residual: Tensor?, gamma: Tensor, beta: Tensor, epsilon: Float
   ) -> Tensor {
-    precondition(x.rank >= 1, "layerNorm: needs rank ≥ 1, got a scalar")
+    ensure(x.rank >= 1, "layerNorm: needs rank ≥ 1, got a scalar")
     let width = x.shape[x.rank - 1]
-    precondition(
+    ensure(
       gamma.shape == [width] && beta.shape == [width],
       "layerNorm: gamma \(gamma.shape) and beta \(beta.shape) must both be [\(width)] for input \(x.shape)"
     )

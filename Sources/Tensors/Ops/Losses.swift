@@ -29,14 +29,14 @@ extension Tensor {
   ///   The gradient is (softmax − onehot)/count on counted rows and 0 elsewhere.
   /// - Precondition: self is [N, C] and every label is in [0, C) or the ignore index.
   public func crossEntropy(labels: [Int], ignoreIndex: Int = -100) -> Tensor {
-    precondition(rank == 2, "crossEntropy: logits must be [N, C], got \(shape)")
+    ensure(rank == 2, "crossEntropy: logits must be [N, C], got \(shape)")
     let rows = shape[0]
     let classes = shape[1]
-    precondition(
+    ensure(
       labels.count == rows, "crossEntropy: \(labels.count) labels for \(rows) rows of logits")
     var counted = 0
     for (row, label) in labels.enumerated() where label != ignoreIndex {
-      precondition(
+      ensure(
         label >= 0 && label < classes,
         "crossEntropy: label \(label) at row \(row) is outside [0, \(classes)) and is not the ignore index \(ignoreIndex)"
       )
@@ -96,7 +96,7 @@ extension Tensor {
   /// - Parameter target: the same shape as self.
   /// - Returns: a rank-0 tensor; gradients flow to self and to target.
   public func meanSquaredError(_ target: Tensor) -> Tensor {
-    precondition(
+    ensure(
       target.shape == shape,
       "meanSquaredError: target \(target.shape) differs from prediction \(shape)")
     let count = self.count

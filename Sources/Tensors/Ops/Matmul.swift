@@ -13,7 +13,7 @@ extension Tensor {
   public func matmul(
     _ other: Tensor, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1
   ) -> Tensor {
-    precondition(
+    ensure(
       rank >= 2 && other.rank >= 2,
       "matmul: operands need rank ≥ 2, got shapes \(shape) and \(other.shape)")
     if rank > 2 && other.rank == 2 && !transposeA {
@@ -24,7 +24,7 @@ extension Tensor {
     }
     let batchA = Array(shape.dropLast(2))
     let batchB = Array(other.shape.dropLast(2))
-    precondition(
+    ensure(
       batchA == batchB,
       "matmul: batch dimensions differ between shapes \(shape) and \(other.shape)")
     let (m, kA) =
@@ -33,7 +33,7 @@ extension Tensor {
       transposeB
       ? (other.shape[other.rank - 1], other.shape[other.rank - 2])
       : (other.shape[other.rank - 2], other.shape[other.rank - 1])
-    precondition(
+    ensure(
       kA == kB,
       "matmul: inner dimensions differ: \(shape)\(transposeA ? "ᵀ" : "") · \(other.shape)\(transposeB ? "ᵀ" : "")"
     )
@@ -70,12 +70,12 @@ extension Tensor {
   /// - Returns: [B…, out] for self [B…, in].
   public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
     let inFeatures = shape[rank - 1]
-    precondition(
+    ensure(
       weight.rank == 2 && weight.shape[1] == inFeatures,
       "linear: input \(shape) does not fit weight \(weight.shape) ([out, in])")
     let outFeatures = weight.shape[0]
     if let bias {
-      precondition(
+      ensure(
         bias.shape == [outFeatures], "linear: bias \(bias.shape) for weight \(weight.shape)")
     }
     let rows = count / inFeatures

@@ -24,7 +24,7 @@ extension Tensor {
   ///
   /// - Returns: the same shape as self [..., N]; each row sums to 1.
   public func softmax() -> Tensor {
-    precondition(rank >= 1, "softmax: needs rank ≥ 1, got a scalar")
+    ensure(rank >= 1, "softmax: needs rank ≥ 1, got a scalar")
     let width = shape[rank - 1]
     let rows = count / Swift.max(width, 1)
     var result = Tensor(uninitializedShape: shape)  // [R, N]
@@ -42,7 +42,7 @@ extension Tensor {
   ///
   /// - Returns: the same shape as self [..., N].
   public func logSoftmax() -> Tensor {
-    precondition(rank >= 1, "logSoftmax: needs rank ≥ 1, got a scalar")
+    ensure(rank >= 1, "logSoftmax: needs rank ≥ 1, got a scalar")
     let width = shape[rank - 1]
     let rows = count / Swift.max(width, 1)
     var result = Tensor(uninitializedShape: shape)  // [R, N]
