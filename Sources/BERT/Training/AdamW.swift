@@ -65,11 +65,13 @@ public final class AdamW {
       guard let grad = slots[index].parameter.grad else { continue }
       let decay = slots[index].decays ? lr * weightDecay : 0
       var value = slots[index].parameter.value
+      var firstMoment = slots[index].firstMoment
+      var secondMoment = slots[index].secondMoment
       let g = grad.storage.pointer
       let count = value.count
       value.withUnsafeMutableBufferPointer { p in
-        slots[index].firstMoment.withUnsafeMutableBufferPointer { m in
-          slots[index].secondMoment.withUnsafeMutableBufferPointer { v in
+        firstMoment.withUnsafeMutableBufferPointer { m in
+          secondMoment.withUnsafeMutableBufferPointer { v in
             let (p, m, v) = (p.baseAddress!, m.baseAddress!, v.baseAddress!)
             Parallel.forEachChunk(count) { range in
               for i in range {
@@ -84,6 +86,8 @@ public final class AdamW {
           }
         }
       }
+      slots[index].firstMoment = firstMoment
+      slots[index].secondMoment = secondMoment
       slots[index].parameter.value = value
     }
   }

@@ -1,0 +1,98 @@
+import Foundation
+
+/// The task settings this package writes into `config.json` under
+/// `bert_swift_task`, beside Hugging Face's own keys (transformers ignores
+/// keys it does not know), so `evaluate` and `predict` know what a directory holds.
+public struct TaskSettings: Codable, Sendable, Equatable {
+  /// `classification`, `pair-classification`, `regression`, `pair-regression`, `tagging` or `qa`.
+  public var task: String
+  /// The longest input in tokens, special tokens included.
+  public var maxLength: Int
+  /// QA: context tokens shared by consecutive windows.
+  public var docStride: Int?
+  /// QA: the longest answer in tokens.
+  public var maxAnswerLength: Int?
+  /// Tagging: whether every sub-token is labelled (B-X becoming I-X), not only the first.
+  public var labelAllTokens: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case task
+    case maxLength = "max_length"
+    case docStride = "doc_stride"
+    case maxAnswerLength = "max_answer_length"
+    case labelAllTokens = "label_all_tokens"
+  }
+
+  public init(
+    task: String, maxLength: Int, docStride: Int? = nil, maxAnswerLength: Int? = nil,
+    labelAllTokens: Bool? = nil
+  ) {
+    self.task = task
+    self.maxLength = maxLength
+    self.docStride = docStride
+    self.maxAnswerLength = maxAnswerLength
+    self.labelAllTokens = labelAllTokens
+  }
+
+  /// The settings in a model directory's `config.json`, or nil for a plain checkpoint.
+  public static func read(directory: URL) throws -> TaskSettings? {
+    struct Wrapper: Decodable { var bert_swift_task: TaskSettings? }
+    let data = try Data(contentsOf: directory.appendingPathComponent("config.json"))
+    return try JSONDecoder().decode(Wrapper.self, from: data).bert_swift_task
+  }
+}
+
+/// Writes fine-tuned models as Hugging Face model directories.
+enum ModelDirectoryWriter {
+  /// Writes `config.json`, `model.safetensors`, `vocab.txt` and
+  /// `tokenizer_config.json` into `directory`, each file atomically.
+  ///
+  /// - Parameters:
+  ///   - architecture: the transformers class, e.g. `BertForSequenceClassification`.
+  ///   - labels: the label names in id order, for `id2label` and `label2id`.
+  ///   - problemType: `single_label_classification` or `regression`, if any.
+  ///   - tokenizerSource: the directory whose `vocab.txt` and `tokenizer_config.json` to copy.
+  static func write(
+    config: BertConfig, architecture: String, labels: [String]?, problemType: String?,
+    settings: TaskSettings, parameters: [(key: String, parameter: Parameter)],
+    tokenizerSource: URL, to directory: URL
+  ) throws {
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    var config = config
+    config.architectures = [architecture]
+    config.problemType = problemType
+    if let labels {
+      config.labelCount = labels.count
+      config.idToLabel = Dictionary(
+        uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
+      config.labelToID = Dictionary(
+        uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    var object = try JSONSerialization.jsonObject(with: encoder.encode(config)) as! [String: Any]
+    object["model_type"] = "bert"
+    object["bert_swift_task"] = try JSONSerialization.jsonObject(with: encoder.encode(settings))
+    let configData = try JSONSerialization.data(
+      withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+
+    // Weights first: a config never points at weights that are not there yet.
+    try SafeTensors.write(
+      parameters.map { ($0.key, $0.parameter.value) }, metadata: ["format": "pt"],
+      to: directory.appendingPathComponent("model.safetensors"))
+    for name in ["vocab.txt", "tokenizer_config.json"] {
+      let source = tokenizerSource.appendingPathComponent(name)
+      let target = directory.appendingPathComponent(name)
+      guard source.standardizedFileURL != target.standardizedFileURL,
+        FileManager.default.fileExists(atPath: source.path)
+      else { continue }
+      try Data(contentsOf: source).write(to: target, options: .atomic)
+    }
+    try configData.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+  }
+}
+
+/// Evaluates a model on batches of `batchSize` items without recording gradients.
+func batchRanges(_ count: Int, _ size: Int) -> [Range<Int>] {
+  stride(from: 0, to: count, by: max(size, 1)).map { $0..<min(count, $0 + max(size, 1)) }
+}

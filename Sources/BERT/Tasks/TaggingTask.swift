@@ -1,0 +1,180 @@
+import Foundation
+
+// B batch, T tokens, C tags.
+
+/// Token tagging (part-of-speech, named entities): every token's last hidden
+/// state goes through the same fully connected layer
+/// (``BertForTokenClassification``).
+///
+/// Words are split into WordPiece sub-tokens. The word's tag trains the first
+/// sub-token; the others and the special tokens get ``ignoredLabel``, unless
+/// `labelAllTokens` labels them too (a `B-X` tag becoming `I-X`). Predictions
+/// are read from each word's first sub-token.
+public final class TaggingTask: FineTuningTask {
+  public let model: BertForTokenClassification
+  public let tokenizer: BertTokenizer
+  public let labels: LabelSet
+  public let maxLength: Int
+  public let labelAllTokens: Bool
+  let sourceDirectory: URL
+  private let train: [WordAlignedEncoding]
+  private let trainLabels: [[Int]]  // [T] per feature
+  private let trainSentenceCount: Int
+  private let evaluation: [TaggedSentence]
+  private let evaluationSource: String
+
+  public init(
+    directory: URL, train: [TaggedSentence], evaluation: [TaggedSentence] = [],
+    maxLength: Int = 128, labelAllTokens: Bool = false, seed: UInt64 = 42,
+    trainSource: String = "train", evaluationSource: String = "evaluation"
+  ) throws {
+    let tokenizer = try BertTokenizer(directory: directory)
+    self.tokenizer = tokenizer
+    sourceDirectory = directory
+    labels = LabelSet(sentences: train)
+    model = try BertForTokenClassification.load(
+      directory: directory, labelCount: labels.count, seed: seed
+    ).model
+    self.maxLength = try checkedMaxLength(maxLength, model.bert.config, minimum: 3)
+    self.labelAllTokens = labelAllTokens
+    let tagIDs = try labels.ids(for: train, file: trainSource)
+    let encoded = train.map {
+      WordAlignedEncoding(words: $0.tokens, tokenizer: tokenizer, maxLength: maxLength)
+    }
+    self.train = encoded
+    let labels = labels
+    trainLabels = zip(encoded, tagIDs).map { encoding, tags in
+      encoding.wordIndices.enumerated().map { position, word -> Int in
+        guard let word else { return ignoredLabel }
+        let isFirst = position == 0 || encoding.wordIndices[position - 1] != word
+        if isFirst { return tags[word] }
+        guard labelAllTokens else { return ignoredLabel }
+        let tag = labels.label(for: tags[word])
+        if tag.hasPrefix("B-"), let inside = labels.id(for: "I-" + tag.dropFirst(2)) {
+          return inside
+        }
+        return tags[word]
+      }
+    }
+    trainSentenceCount = train.count
+    self.evaluation = evaluation
+    self.evaluationSource = evaluationSource
+  }
+
+  public var namedParameters: [(key: String, parameter: Parameter)] { model.namedParameters }
+  public var trainingFeatureCount: Int { train.count }
+  public var trainingExampleCount: Int { trainSentenceCount }
+  public var trainingFeatureLengths: [Int] { train.map(\.inputIDs.count) }
+
+  public func loss(features: [Int], context: inout ForwardContext) -> Tensor {
+    let batch = makeBatch(features.map { train[$0] })
+    let logits = model(batch, context: &context)  // [B, T, C]
+    let t = batch.sequenceLength
+    let targets = features.flatMap { index -> [Int] in
+      trainLabels[index] + Array(repeating: ignoredLabel, count: t - trainLabels[index].count)
+    }
+    return tokenClassificationLoss(logits: logits, labels: targets)
+  }
+
+  /// The predicted tag of every word, and how many words got no prediction
+  /// (cut by the maximum length, or empty after cleaning): those get the most
+  /// common training tag `O` if it exists, else the first tag.
+  public func predict(_ sentences: [[String]], batchSize: Int = 64) -> (
+    tags: [[String]], unpredicted: Int
+  ) {
+    let fallback = labels.id(for: "O") ?? 0
+    var unpredicted = 0
+    var result: [[String]] = []
+    for range in batchRanges(sentences.count, batchSize) {
+      let encodings = sentences[range].map {
+        WordAlignedEncoding(words: $0, tokenizer: tokenizer, maxLength: maxLength)
+      }
+      let batch = makeBatch(encodings)
+      var context = ForwardContext.inference
+      let logits = withoutGradients { model(batch, context: &context) }  // [B, T, C]
+      let (t, c) = (batch.sequenceLength, logits.shape[2])
+      logits.withUnsafeBufferPointer { values in
+        for (row, encoding) in encodings.enumerated() {
+          var tags = [Int?](repeating: nil, count: sentences[range.lowerBound + row].count)
+          for (position, word) in encoding.wordIndices.enumerated() {
+            guard let word, tags[word] == nil else { continue }
+            let scores = values[((row * t + position) * c)..<((row * t + position + 1) * c)]
+            tags[word] = scores.indices.max { scores[$0] < scores[$1] }! - (row * t + position) * c
+          }
+          unpredicted += tags.filter { $0 == nil }.count
+          result.append(tags.map { labels.label(for: $0 ?? fallback) })
+        }
+      }
+    }
+    return (result, unpredicted)
+  }
+
+  public func evaluate(batchSize: Int) throws -> EvaluationReport? {
+    guard !evaluation.isEmpty else { return nil }
+    return try score(evaluation, source: evaluationSource, batchSize: batchSize)
+  }
+
+  /// Token (word) accuracy, and entity precision, recall and F1 (seqeval
+  /// strict, IOB2) when the tags are IOB2.
+  public func score(_ sentences: [TaggedSentence], source: String, batchSize: Int = 64) throws
+    -> EvaluationReport
+  {
+    _ = try labels.ids(for: sentences, file: source)  // unseen tags are an error
+    let (predicted, unpredicted) = predict(sentences.map(\.tokens), batchSize: batchSize)
+    let scores = Metrics.tagging(predictions: predicted, labels: sentences.map(\.tags))
+    var metrics = ["token_accuracy": scores.tokenAccuracy]
+    if let entities = scores.entities {
+      metrics["precision"] = entities.precision
+      metrics["recall"] = entities.recall
+      metrics["f1"] = entities.f1
+    }
+    return EvaluationReport(
+      primaryMetric: scores.entities == nil ? "token_accuracy" : "f1", metrics: metrics,
+      exampleCount: sentences.count,
+      notes: unpredicted > 0 ? ["words_without_prediction": unpredicted] : [:])
+  }
+
+  public func save(to directory: URL) throws {
+    try ModelDirectoryWriter.write(
+      config: model.bert.config, architecture: "BertForTokenClassification",
+      labels: labels.labels, problemType: nil,
+      settings: TaskSettings(task: "tagging", maxLength: maxLength, labelAllTokens: labelAllTokens),
+      parameters: model.namedParameters, tokenizerSource: sourceDirectory, to: directory)
+  }
+
+  private func makeBatch(_ encodings: [WordAlignedEncoding]) -> TextBatch {
+    let t = encodings.map(\.inputIDs.count).max() ?? 0
+    let pad = tokenizer.paddingTokenID
+    return TextBatch(
+      batchSize: encodings.count, sequenceLength: t,
+      inputIDs: encodings.flatMap {
+        $0.inputIDs + Array(repeating: pad, count: t - $0.inputIDs.count)
+      },
+      attentionMask: encodings.flatMap {
+        Array(repeating: 1, count: $0.inputIDs.count)
+          + Array(repeating: 0, count: t - $0.inputIDs.count)
+      })
+  }
+}
+
+/// `[CLS] pieces of word 0, pieces of word 1, … [SEP]`, with the word each token
+/// came from (nil for the special tokens), cut to `maxLength` tokens.
+struct WordAlignedEncoding {
+  var inputIDs: [Int]  // [T]
+  var wordIndices: [Int?]  // [T]
+
+  init(words: [String], tokenizer: BertTokenizer, maxLength: Int) {
+    inputIDs = [tokenizer.classificationTokenID]
+    wordIndices = [nil]
+    let room = maxLength - 2
+    words: for (index, word) in words.enumerated() {
+      for piece in tokenizer.tokenize(word) {
+        guard inputIDs.count - 1 < room else { break words }
+        inputIDs.append(tokenizer.id(for: piece) ?? tokenizer.unknownTokenID)
+        wordIndices.append(index)
+      }
+    }
+    inputIDs.append(tokenizer.separatorTokenID)
+    wordIndices.append(nil)
+  }
+}
