@@ -14,6 +14,8 @@ public func ensure(
 
 /// The cold path of ``ensure(_:_:file:line:)``, kept out of line.
 @inline(never)
-public func ensureFailure(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+public func ensureFailure(
+  _ message: String, file: StaticString = #fileID, line: UInt = #line
+) -> Never {
   fatalError(message, file: file, line: line)
 }

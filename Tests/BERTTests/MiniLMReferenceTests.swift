@@ -15,14 +15,24 @@ struct MiniLMReferenceTests {
   struct Reference: Decodable {
     struct Sentence: Decodable {
       var text: String?
-      var text_a: String?
-      var text_b: String?
-      var input_ids: [Int]
-      var token_type_ids: [Int]
+      var textA: String?
+      var textB: String?
+      var inputIDs: [Int]
+      var tokenTypeIDs: [Int]
       var cls: [Float]
       var mean: [Float]
-      var pooler_first8: [Float]
-      var hidden_first8: [[Float]]
+      var poolerFirst8: [Float]
+      var hiddenFirst8: [[Float]]
+
+      enum CodingKeys: String, CodingKey {
+        case text, cls, mean
+        case textA = "text_a"
+        case textB = "text_b"
+        case inputIDs = "input_ids"
+        case tokenTypeIDs = "token_type_ids"
+        case poolerFirst8 = "pooler_first8"
+        case hiddenFirst8 = "hidden_first8"
+      }
     }
     var sentences: [Sentence]
   }
@@ -37,32 +47,30 @@ struct MiniLMReferenceTests {
     let sentences = reference.sentences
     // Pairs are encoded as pairs; single texts alone. One padded batch, as the fixture.
     let encodings = sentences.map { s in
-      s.text_a != nil
-        ? pipeline.tokenizer.encode(s.text_a!, pair: s.text_b!)
+      s.textA != nil
+        ? pipeline.tokenizer.encode(s.textA!, pair: s.textB!)
         : pipeline.tokenizer.encode(s.text!)
     }
-    #expect(encodings.map(\.inputIDs) == sentences.map(\.input_ids))
-    #expect(encodings.map(\.tokenTypeIDs) == sentences.map(\.token_type_ids))
+    #expect(encodings.map(\.inputIDs) == sentences.map(\.inputIDs))
+    #expect(encodings.map(\.tokenTypeIDs) == sentences.map(\.tokenTypeIDs))
     let batch = TextBatch(encodings: encodings, paddingID: pipeline.tokenizer.paddingTokenID)
     let output = Compute.withBackend(backend) { pipeline.model(batch) }
     let cls = BertPipeline.pool(output, batch: batch, pooling: .cls)
     let mean = BertPipeline.pool(output, batch: batch, pooling: .mean)
     let pooled = BertPipeline.pool(output, batch: batch, pooling: .pooler)
     let hidden = output.lastHiddenState  // [21, T, 384]
-    let (t, h) = (batch.sequenceLength, 384)
     for (index, sentence) in sentences.enumerated() {
       let label = "text \(index):"
       expectClose(cls[index], sentence.cls, rtol: 0, atol: 1e-4, "\(label) [CLS]")
       expectClose(mean[index], sentence.mean, rtol: 0, atol: 1e-4, "\(label) mean")
       expectClose(
-        Array(pooled[index].prefix(8)), sentence.pooler_first8, rtol: 0, atol: 1e-4,
+        Array(pooled[index].prefix(8)), sentence.poolerFirst8, rtol: 0, atol: 1e-4,
         "\(label) pooler")
-      let firstEight = (0..<sentence.input_ids.count).flatMap { position in
+      let firstEight = (0..<sentence.inputIDs.count).flatMap { position in
         (0..<8).map { hidden[index, position, $0] }
       }
       expectClose(
-        firstEight, sentence.hidden_first8.flatMap { $0 }, rtol: 0, atol: 1e-4, "\(label) hidden")
-      _ = (t, h)
+        firstEight, sentence.hiddenFirst8.flatMap { $0 }, rtol: 0, atol: 1e-4, "\(label) hidden")
     }
   }
 }

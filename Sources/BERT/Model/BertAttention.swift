@@ -80,7 +80,8 @@ public struct BertAttention: Layer {
   public func callAsFunction(
     _ hidden: Tensor, additiveMask: Tensor, context: inout ForwardContext
   ) -> Tensor {
-    let attended = selfAttention(hidden, additiveMask: additiveMask, context: &context)  // [B, T, H]
+    // [B, T, H]
+    let attended = selfAttention(hidden, additiveMask: additiveMask, context: &context)
     return output(attended, input: hidden, context: &context)  // [B, T, H]
   }
 

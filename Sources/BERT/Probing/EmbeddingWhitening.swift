@@ -133,7 +133,8 @@ public struct RidgeProbe: Sendable {
   public func predict(_ features: [[Float]]) -> [[Float]] {
     guard !features.isEmpty else { return [] }
     let h = weights.shape[0] - 1
-    let x = Tensor(shape: [features.count, h + 1], scalars: features.flatMap { $0 + [1] })  // [N, H+1]
+    // [N, H+1]
+    let x = Tensor(shape: [features.count, h + 1], scalars: features.flatMap { $0 + [1] })
     let y = withoutGradients { x.matmul(weights) }  // [N, C]
     let c = weights.shape[1]
     return y.withUnsafeBufferPointer { v in

@@ -36,9 +36,12 @@ public struct TaskSettings: Codable, Sendable, Equatable {
 
   /// The settings in a model directory's `config.json`, or nil for a plain checkpoint.
   public static func read(directory: URL) throws -> TaskSettings? {
-    struct Wrapper: Decodable { var bert_swift_task: TaskSettings? }
+    struct Wrapper: Decodable {
+      var settings: TaskSettings?
+      enum CodingKeys: String, CodingKey { case settings = "bert_swift_task" }
+    }
     let data = try Data(contentsOf: directory.appendingPathComponent("config.json"))
-    return try JSONDecoder().decode(Wrapper.self, from: data).bert_swift_task
+    return try JSONDecoder().decode(Wrapper.self, from: data).settings
   }
 }
 
