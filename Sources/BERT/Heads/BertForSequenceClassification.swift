@@ -12,13 +12,9 @@ public struct BertForSequenceClassification: Layer {
   /// A head on `bert`, with a freshly initialised classifier.
   public init(bert: BertModel, labelCount: Int, seed: UInt64 = 0) {
     ensure(bert.pooler != nil, "BertForSequenceClassification needs a model with a pooler")
-    var generator = SeededGenerator(seed: seed)
-    let config = bert.config
     self.bert = bert
-    classifier = Linear(
-      inputSize: config.hiddenSize, outputSize: labelCount,
-      standardDeviation: config.initializerRange, generator: &generator)
-    dropoutProbability = config.classifierDropout ?? config.hiddenDropoutProbability
+    (classifier, dropoutProbability) = makeClassifier(
+      bert.config, labelCount: labelCount, seed: seed)
   }
 
   /// The number of outputs, C.
@@ -44,13 +40,9 @@ public struct BertForTokenClassification: Layer {
   let dropoutProbability: Float
 
   public init(bert: BertModel, labelCount: Int, seed: UInt64 = 0) {
-    var generator = SeededGenerator(seed: seed)
-    let config = bert.config
     self.bert = bert
-    classifier = Linear(
-      inputSize: config.hiddenSize, outputSize: labelCount,
-      standardDeviation: config.initializerRange, generator: &generator)
-    dropoutProbability = config.classifierDropout ?? config.hiddenDropoutProbability
+    (classifier, dropoutProbability) = makeClassifier(
+      bert.config, labelCount: labelCount, seed: seed)
   }
 
   /// The number of tags, C.
@@ -96,4 +88,15 @@ public struct BertForQuestionAnswering: Layer {
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("bert", bert) + prefixed("qa_outputs", qaOutputs)
   }
+}
+
+/// A new classification layer [C, H], initialised as Hugging Face does, and the
+/// dropout before it (`classifier_dropout`, else the hidden dropout).
+private func makeClassifier(_ config: BertConfig, labelCount: Int, seed: UInt64) -> (Linear, Float)
+{
+  var generator = SeededGenerator(seed: seed)
+  let classifier = Linear(
+    inputSize: config.hiddenSize, outputSize: labelCount,
+    standardDeviation: config.initializerRange, generator: &generator)
+  return (classifier, config.classifierDropout ?? config.hiddenDropoutProbability)
 }

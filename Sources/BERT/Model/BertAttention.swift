@@ -39,31 +39,8 @@ public struct BertSelfAttention: Layer {
 
 /// The projection after attention, dropout, and the residual LayerNorm.
 /// Mirrors Hugging Face's `BertSelfOutput`; keys under `attention.output.`.
-public struct BertSelfOutput: Layer {
-  public let dense: Linear  // "dense"  [H, H]
-  public let layerNorm: LayerNormalization  // "LayerNorm"
-  let dropoutProbability: Float
-
-  public init(config: BertConfig, generator: inout SeededGenerator) {
-    dense = Linear(
-      inputSize: config.hiddenSize, outputSize: config.hiddenSize,
-      standardDeviation: config.initializerRange, generator: &generator)
-    layerNorm = LayerNormalization(size: config.hiddenSize, epsilon: config.layerNormEpsilon)
-    dropoutProbability = config.hiddenDropoutProbability
-  }
-
-  /// LayerNorm(dropout(dense(attended)) + input): both [B, T, H] → [B, T, H]
-  public func callAsFunction(
-    _ attended: Tensor, input: Tensor, context: inout ForwardContext
-  ) -> Tensor {
-    let projected = context.dropout(dense(attended), dropoutProbability)  // [B, T, H]
-    return layerNorm(projected, residual: input)  // [B, T, H]
-  }
-
-  public var namedParameters: [(key: String, parameter: Parameter)] {
-    prefixed("dense", dense) + prefixed("LayerNorm", layerNorm)
-  }
-}
+/// It is the same block as ``BertOutput`` with an H-wide input.
+public typealias BertSelfOutput = BertResidualOutput
 
 /// Self-attention and its output block. Mirrors Hugging Face's
 /// `BertAttention`; keys under `attention.`.
@@ -73,7 +50,7 @@ public struct BertAttention: Layer {
 
   public init(config: BertConfig, generator: inout SeededGenerator) {
     selfAttention = BertSelfAttention(config: config, generator: &generator)
-    output = BertSelfOutput(config: config, generator: &generator)
+    output = BertSelfOutput(inputSize: config.hiddenSize, config: config, generator: &generator)
   }
 
   /// hidden [B, T, H], additiveMask [B, T] → [B, T, H]

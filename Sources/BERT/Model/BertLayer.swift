@@ -27,26 +27,28 @@ public struct BertIntermediate: Layer {
   public var namedParameters: [(key: String, parameter: Parameter)] { prefixed("dense", dense) }
 }
 
-/// The feed-forward contraction, dropout, and the residual LayerNorm.
-/// Mirrors Hugging Face's `BertOutput`; keys under `output.`.
-public struct BertOutput: Layer {
-  public let dense: Linear  // "dense"  [H, I]
+/// A projection back to H, dropout, and the residual LayerNorm:
+/// LayerNorm(dropout(dense(x)) + input). Hugging Face has it twice, as
+/// `BertSelfOutput` after attention (x is H wide) and as `BertOutput` after the
+/// feed-forward expansion (x is I wide); keys `dense` and `LayerNorm`.
+public struct BertResidualOutput: Layer {
+  public let dense: Linear  // "dense"  [H, in]
   public let layerNorm: LayerNormalization  // "LayerNorm"
   let dropoutProbability: Float
 
-  public init(config: BertConfig, generator: inout SeededGenerator) {
+  public init(inputSize: Int, config: BertConfig, generator: inout SeededGenerator) {
     dense = Linear(
-      inputSize: config.intermediateSize, outputSize: config.hiddenSize,
+      inputSize: inputSize, outputSize: config.hiddenSize,
       standardDeviation: config.initializerRange, generator: &generator)
     layerNorm = LayerNormalization(size: config.hiddenSize, epsilon: config.layerNormEpsilon)
     dropoutProbability = config.hiddenDropoutProbability
   }
 
-  /// LayerNorm(dropout(dense(expanded)) + input): [B, T, I] and [B, T, H] → [B, T, H]
+  /// x [B, T, in] and input [B, T, H] → [B, T, H]
   public func callAsFunction(
-    _ expanded: Tensor, input: Tensor, context: inout ForwardContext
+    _ x: Tensor, input: Tensor, context: inout ForwardContext
   ) -> Tensor {
-    let projected = context.dropout(dense(expanded), dropoutProbability)  // [B, T, H]
+    let projected = context.dropout(dense(x), dropoutProbability)  // [B, T, H]
     return layerNorm(projected, residual: input)  // [B, T, H]
   }
 
@@ -54,6 +56,10 @@ public struct BertOutput: Layer {
     prefixed("dense", dense) + prefixed("LayerNorm", layerNorm)
   }
 }
+
+/// The feed-forward contraction, dropout, and the residual LayerNorm.
+/// Mirrors Hugging Face's `BertOutput`; keys under `output.`.
+public typealias BertOutput = BertResidualOutput
 
 /// One transformer layer: attention, then the feed-forward block. Mirrors
 /// Hugging Face's `BertLayer`; keys under `encoder.layer.<i>.`.
@@ -65,7 +71,7 @@ public struct BertLayer: Layer {
   public init(config: BertConfig, generator: inout SeededGenerator) {
     attention = BertAttention(config: config, generator: &generator)
     intermediate = BertIntermediate(config: config, generator: &generator)
-    output = BertOutput(config: config, generator: &generator)
+    output = BertOutput(inputSize: config.intermediateSize, config: config, generator: &generator)
   }
 
   /// hidden [B, T, H], additiveMask [B, T] → [B, T, H]
