@@ -16,11 +16,14 @@ struct RepeatPolicy {
   var maximumRounds: Int
   /// More rounds run until the timed seconds of all backends add up to this.
   var budgetSeconds: Double
+  /// Whether one more run per backend measures the share of time in GEMM.
+  var profilesGEMM = true
 
   /// The policy for a kind of row.
   static func forKind(_ kind: RowSpec.Kind, quick: Bool, minimal: Bool) -> RepeatPolicy {
     if minimal {
-      return RepeatPolicy(warmups: 0, minimumRounds: 1, maximumRounds: 1, budgetSeconds: 0)
+      return RepeatPolicy(
+        warmups: 0, minimumRounds: 1, maximumRounds: 1, budgetSeconds: 0, profilesGEMM: false)
     }
     if quick {
       return RepeatPolicy(warmups: 1, minimumRounds: 3, maximumRounds: 10, budgetSeconds: 0.4)

@@ -106,7 +106,9 @@ enum Workloads {
     }
     let timings = Measure.interleaved(backends, policy: policy, body)
     var profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
-    for kind in backends { profiles[kind] = Measure.gemmProfile(kind, body) }
+    for kind in backends where policy.profilesGEMM {
+      profiles[kind] = Measure.gemmProfile(kind, body)
+    }
     let products = forward ? 2.0 : 4.0
     let flops = products * 2 * Double(batch * heads) * Double(tokens * tokens * headSize)
     return rows(spec, timings, flops: flops, profiles: profiles)
@@ -140,7 +142,9 @@ enum Workloads {
     }
     let timings = Measure.interleaved(backends, policy: policy, body)
     var profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
-    for kind in backends { profiles[kind] = Measure.gemmProfile(kind, body) }
+    for kind in backends where policy.profilesGEMM {
+      profiles[kind] = Measure.gemmProfile(kind, body)
+    }
     return rows(
       spec, timings, flops: shape.forwardFlops(batch: spec.batch!, seq: spec.seq!),
       profiles: profiles)
@@ -175,7 +179,9 @@ enum Workloads {
     }
     let timings = Measure.interleaved(backends, policy: policy, body)
     var profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
-    for kind in backends { profiles[kind] = Measure.gemmProfile(kind, body) }
+    for kind in backends where policy.profilesGEMM {
+      profiles[kind] = Measure.gemmProfile(kind, body)
+    }
     return rows(
       spec, timings, flops: 3 * shape.forwardFlops(batch: spec.batch!, seq: spec.seq!),
       profiles: profiles)
