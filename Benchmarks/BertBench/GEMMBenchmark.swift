@@ -11,16 +11,18 @@ import Tensors
 enum GEMMBenchmark {
   /// The best GFLOP/s of a loop of independent 8-wide FMAs on `threads` threads:
   /// twelve accumulators hide the FMA latency, so this is the issue-rate bound.
+  /// Many short bursts (a few ms each), best of all: on a machine shared with
+  /// other work, some of them get whole cores.
   /// A debug build (where SIMD code is not inlined) runs a thousandth of the loop.
   static func measureFMAPeak(threads: Int) -> Double {
     #if DEBUG
       let iterations = 20_000
     #else
-      let iterations = 20_000_000
+      let iterations = 2_000_000
     #endif
     let flopsPerThread = Double(iterations) * 12 * 8 * 2
     var best = 0.0
-    for _ in 0..<3 {
+    for _ in 0..<30 {
       let start = now()
       DispatchQueue.concurrentPerform(iterations: threads) { thread in
         let sum = fmaLoop(iterations: iterations, seed: Float(thread + 1))

@@ -35,16 +35,15 @@ enum Report {
 
   /// Prints one line per spec, with a heading whenever the kind changes.
   struct TablePrinter {
-    var peaks: [Int: Double]
     var lastKind: RowSpec.Kind?
 
-    mutating func print(_ spec: RowSpec, _ rows: [BenchRow]) {
-      if spec.kind != lastKind {
-        lastKind = spec.kind
+    mutating func print(kind: RowSpec.Kind, id: String, _ rows: [BenchRow]) {
+      if kind != lastKind {
+        lastKind = kind
         Swift.print("")
-        Swift.print(Report.heading(spec.kind))
+        Swift.print(Report.heading(kind))
       }
-      var line = Report.pad(spec.id, 30)
+      var line = Report.pad(id, 30)
       for row in rows {
         line += " | " + Report.pad(row.backend, 8)
         line += Report.pad(Report.seconds(row.medianSeconds), 10, right: true)
@@ -64,7 +63,7 @@ enum Report {
         if let sequences = first.sequencesPerSecond {
           line += " | " + Report.number(sequences, 1) + " seq/s"
         }
-        if spec.kind == .encoder || spec.kind == .train, let rss = first.peakRSSMegabytes {
+        if kind == .encoder || kind == .train, let rss = first.peakRSSMegabytes {
           line += " | rss " + Report.number(rss, 0) + " MB"
         }
       }

@@ -42,6 +42,10 @@ struct BertBench: ParsableCommand {
   @Flag(help: "Time by process CPU time instead of the wall clock (a shared machine).")
   var cpuTime = false
 
+  @Option(
+    help: "Measure nothing: print the table (and --svg, --compare) of a report that --json wrote.")
+  var from: String?
+
   @Flag(help: "List the row ids and exit.")
   var list = false
 
@@ -50,6 +54,10 @@ struct BertBench: ParsableCommand {
 
   @Option(help: .hidden)
   var row: String?
+
+  /// With --row: measure only this backend (for profiling one backend).
+  @Option(help: .hidden)
+  var backend: String?
 
   mutating func run() throws {
     if isDebugBuild && !allowDebug {
@@ -67,7 +75,14 @@ struct BertBench: ParsableCommand {
         throw ValidationError("no row \(row); see --list")
       }
       let policy = RepeatPolicy.forKind(spec.kind, quick: quick, minimal: minimal)
-      let rows = Workloads.run(spec, backends: BackendKind.allAvailable, policy: policy)
+      var backends = BackendKind.allAvailable
+      if let backend {
+        guard let kind = BackendKind(rawValue: backend), kind.isAvailable else {
+          throw ValidationError("--backend \(backend) is not in this build")
+        }
+        backends = [kind]
+      }
+      let rows = Workloads.run(spec, backends: backends, policy: policy)
       let encoder = JSONEncoder()
       FileHandle.standardOutput.write(try encoder.encode(rows))
       return
@@ -83,6 +98,20 @@ struct BertBench: ParsableCommand {
         Data("bert-bench: DEBUG BUILD (--allow-debug): the timings mean nothing.\n".utf8))
     }
     let pytorch = try compare.map { try Report.load($0) }
+    if let from {
+      var report = try Report.load(from)
+      report.rows = report.rows.filter { filter == nil || $0.matchKey.contains(filter!) }
+      Report.printHeader(report.machine)
+      var printer = Report.TablePrinter()
+      var keys: [String] = []
+      for row in report.rows where !keys.contains(row.matchKey) { keys.append(row.matchKey) }
+      for key in keys {
+        let rows = report.rows.filter { $0.matchKey == key }
+        printer.print(kind: RowSpec.Kind(rawValue: rows[0].kind) ?? .gemm, id: key, rows)
+      }
+      try finish(report, pytorch: pytorch)
+      return
+    }
 
     var machine = Machine.current(threads: threads, quick: quick, debugBuild: isDebugBuild)
     var peaks: [Int: Double] = [:]
@@ -92,11 +121,11 @@ struct BertBench: ParsableCommand {
     machine.peakGflops = peaks[threads]
     machine.peakGflopsByThreads = Dictionary(
       uniqueKeysWithValues: peaks.map { (String($0.key), $0.value) })
-    machine.peakMethod = "measured: independent 8-wide FMAs, best of 3"
+    machine.peakMethod = "measured: independent 8-wide FMAs, best of 30 bursts"
     Report.printHeader(machine)
 
     var rows: [BenchRow] = []
-    var printer = Report.TablePrinter(peaks: peaks)
+    var printer = Report.TablePrinter()
     for spec in selected {
       var childRows = try runChild(spec)
       for index in childRows.indices where spec.kind == .gemm {
@@ -104,10 +133,14 @@ struct BertBench: ParsableCommand {
           childRows[index].percentOfPeak = 100 * gflops / peak
         }
       }
-      printer.print(spec, childRows)
+      printer.print(kind: spec.kind, id: spec.id, childRows)
       rows += childRows
     }
-    let report = BenchReport(machine: machine, rows: rows)
+    try finish(BenchReport(machine: machine, rows: rows), pytorch: pytorch)
+  }
+
+  /// Prints the comparison and writes the JSON and the chart.
+  func finish(_ report: BenchReport, pytorch: BenchReport?) throws {
     if let pytorch { Report.printComparison(ours: report, pytorch: pytorch) }
     if let json {
       let encoder = JSONEncoder()

@@ -2,19 +2,23 @@
 
 import Foundation
 
-/// Forwards every call to another backend and adds up the wall-clock time
+/// Forwards every call to another backend and measures the wall-clock time
 /// spent in `sgemm` and `sgemmBatched`, and their floating-point operations.
 ///
 /// Run a workload under `Compute.withBackend(profiler) { ... }` to find the share of
-/// a workload's time that its GEMMs take. Calls from several threads at once are
-/// all counted, so with concurrent callers the total can exceed the wall clock.
+/// a workload's time that its GEMMs take. ``gemmSeconds`` counts the time during
+/// which at least one GEMM call is running, so concurrent calls from several
+/// threads are not counted twice; ``callSeconds`` adds up every call's own time.
 public final class ProfilingBackend: Backend, @unchecked Sendable {
   /// The backend that does the work.
   public let base: any Backend
   private let lock = NSLock()
   private var seconds = 0.0
+  private var summedSeconds = 0.0
   private var operations = 0.0
   private var calls = 0
+  private var active = 0
+  private var busySince: UInt64 = 0
 
   /// A profiler around `base`, with its counters at zero.
   public init(_ base: any Backend) { self.base = base }
@@ -22,8 +26,10 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
   public var kind: BackendKind { base.kind }
   public var kernelName: String { base.kernelName }
 
-  /// Seconds spent in GEMM calls since the last ``reset()``.
+  /// Wall-clock seconds during which at least one GEMM call ran, since the last ``reset()``.
   public var gemmSeconds: Double { lock.withLock { seconds } }
+  /// The sum of every GEMM call's duration (more than ``gemmSeconds`` when calls overlap).
+  public var callSeconds: Double { lock.withLock { summedSeconds } }
   /// Floating-point operations (2·m·n·k per product) of those calls.
   public var gemmFlops: Double { lock.withLock { operations } }
   /// The number of `sgemm` and `sgemmBatched` calls.
@@ -33,15 +39,27 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
   public func reset() {
     lock.withLock {
       seconds = 0
+      summedSeconds = 0
       operations = 0
       calls = 0
     }
   }
 
-  private func add(_ start: UInt64, flops: Double) {
-    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+  private func begin() -> UInt64 {
+    let start = DispatchTime.now().uptimeNanoseconds
     lock.withLock {
-      seconds += elapsed
+      if active == 0 { busySince = start }
+      active += 1
+    }
+    return start
+  }
+
+  private func end(_ start: UInt64, flops: Double) {
+    let stop = DispatchTime.now().uptimeNanoseconds
+    lock.withLock {
+      active -= 1
+      if active == 0 { seconds += Double(stop - busySince) * 1e-9 }
+      summedSeconds += Double(stop - start) * 1e-9
       operations += flops
       calls += 1
     }
@@ -53,11 +71,11 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = begin()
     base.sgemm(
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-    add(start, flops: 2 * Double(m) * Double(n) * Double(k))
+    end(start, flops: 2 * Double(m) * Double(n) * Double(k))
   }
 
   public func sgemmBatched(
@@ -67,12 +85,12 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
     batchCount: Int
   ) {
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = begin()
     base.sgemmBatched(
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
       a: a, lda: lda, strideA: strideA, b: b, ldb: ldb, strideB: strideB, beta: beta,
       c: c, ldc: ldc, strideC: strideC, batchCount: batchCount)
-    add(start, flops: 2 * Double(m) * Double(n) * Double(k) * Double(batchCount))
+    end(start, flops: 2 * Double(m) * Double(n) * Double(k) * Double(batchCount))
   }
 
   public func solve(_ a: Tensor, _ b: Tensor) throws(LinearAlgebraError) -> Tensor {
