@@ -49,7 +49,9 @@ let package = Package(
       dependencies: ["BERT", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .executableTarget(
       name: "BertBench",
-      dependencies: ["BERT", "Tensors"],
+      dependencies: [
+        "BERT", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       path: "Benchmarks/BertBench",
       swiftSettings: kernelFlags),
 

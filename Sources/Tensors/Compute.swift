@@ -19,6 +19,7 @@ public enum Compute {
   nonisolated(unsafe) private static var openBLASConfigured = false
 
   @TaskLocal private static var scopedBackend: BackendKind?
+  @TaskLocal private static var scopedImplementation: (any Backend)?
 
   /// The backend that ops dispatch to in the current context.
   public static var backendKind: BackendKind {
@@ -28,6 +29,7 @@ public enum Compute {
 
   /// The implementation of ``backendKind``.
   public static var backend: any Backend {
+    if let scoped = scopedImplementation { return scoped }
     let kind = backendKind
     configureOpenBLASOnce()
     return kind.implementation
@@ -43,6 +45,17 @@ public enum Compute {
   public static func withBackend<R>(_ kind: BackendKind, _ body: () throws -> R) rethrows -> R {
     ensure(kind.isAvailable, "Compute.withBackend: \(kind) is not in this build")
     return try $scopedBackend.withValue(kind, operation: body)
+  }
+
+  /// Runs `body` with `backend` as the implementation of the current task, e.g. a
+  /// wrapper that times the kernels of another backend; ``backendKind`` is its kind.
+  public static func withBackend<R>(_ backend: any Backend, _ body: () throws -> R) rethrows
+    -> R
+  {
+    configureOpenBLASOnce()
+    return try $scopedBackend.withValue(backend.kind) {
+      try $scopedImplementation.withValue(backend, operation: body)
+    }
   }
 
   /// The number of threads the kernels split work across (OpenBLAS's too).

@@ -1,0 +1,266 @@
+// What the benchmark measures (row specifications) and what it reports (rows, machine).
+
+import Foundation
+import Tensors
+
+/// One row of the benchmark before it runs: what to measure, on every backend.
+struct RowSpec {
+  enum Kind: String, Codable, CaseIterable {
+    case gemm, attention, encoder, train
+  }
+
+  var kind: Kind
+  /// `1024x1024x1024-NT` for GEMM (m×n×k), `forward`/`backward` for attention,
+  /// the config name for encoder and train rows.
+  var name: String
+  var batch: Int?
+  var seq: Int?
+  var threads: Int
+  /// GEMM only: op(A) is [m, k], op(B) is [k, n].
+  var m = 0
+  var n = 0
+  var k = 0
+  var transposeB = false
+
+  /// A stable identifier, matched by `--filter` and passed to child processes with `--row`.
+  var id: String {
+    var text = "\(kind.rawValue)/\(name)"
+    if let batch, let seq { text += "/\(batch)x\(seq)" }
+    return text + "/t\(threads)"
+  }
+
+  static func gemm(m: Int, n: Int, k: Int, transposeB: Bool, threads: Int) -> RowSpec {
+    var spec = RowSpec(
+      kind: .gemm, name: "\(m)x\(n)x\(k)-\(transposeB ? "NT" : "NN")", threads: threads)
+    spec.m = m
+    spec.n = n
+    spec.k = k
+    spec.transposeB = transposeB
+    return spec
+  }
+}
+
+/// The encoder shapes the benchmark runs; the vocabulary is BERT's 30 522 words.
+struct EncoderShape {
+  var name: String
+  var layers: Int  // L
+  var hidden: Int  // H
+  var heads: Int  // NH
+  var intermediate: Int  // I
+
+  static let all = [
+    EncoderShape(name: "tiny", layers: 2, hidden: 128, heads: 2, intermediate: 512),
+    EncoderShape(name: "small", layers: 4, hidden: 256, heads: 4, intermediate: 1024),
+    EncoderShape(name: "minilm", layers: 6, hidden: 384, heads: 12, intermediate: 1536),
+    EncoderShape(name: "base", layers: 12, hidden: 768, heads: 12, intermediate: 3072),
+  ]
+
+  static func named(_ name: String) -> EncoderShape? { all.first { $0.name == name } }
+
+  /// FLOPs of the forward pass's matrix products, pooler included:
+  /// B·T·L·(8H² + 4H·I + 4T·H) + 2·B·H².
+  func forwardFlops(batch: Int, seq: Int) -> Double {
+    let (b, t, h, i) = (Double(batch), Double(seq), Double(hidden), Double(intermediate))
+    return b * t * Double(layers) * (8 * h * h + 4 * h * i + 4 * t * h) + 2 * b * h * h
+  }
+}
+
+/// The full list of rows, in the order they run.
+///
+/// - Parameters:
+///   - quick: fewer sizes, for a run of about a minute.
+///   - threads: the main thread count; thread-scaling rows add 1 thread.
+func rowSpecs(quick: Bool, threads: Int) -> [RowSpec] {
+  let scaling = threads == 1 ? [1] : [1, threads]
+  var specs: [RowSpec] = []
+  // GEMM: square sizes, then BERT-base's linear layers (QKV/output, FFN up, FFN down).
+  if quick {
+    for transposeB in [false, true] {
+      for t in scaling {
+        specs.append(.gemm(m: 1024, n: 1024, k: 1024, transposeB: transposeB, threads: t))
+      }
+    }
+    for (n, k) in [(768, 768), (3072, 768)] {
+      specs.append(.gemm(m: 128, n: n, k: k, transposeB: true, threads: threads))
+    }
+  } else {
+    for size in [128, 256, 512, 1024, 2048] {
+      for transposeB in [false, true] {
+        for t in scaling {
+          specs.append(.gemm(m: size, n: size, k: size, transposeB: transposeB, threads: t))
+        }
+      }
+    }
+    for tokens in [128, 1024] {
+      for (n, k) in [(768, 768), (3072, 768), (768, 3072)] {
+        for transposeB in [false, true] {
+          for t in scaling {
+            specs.append(.gemm(m: tokens, n: n, k: k, transposeB: transposeB, threads: t))
+          }
+        }
+      }
+    }
+  }
+  // Attention: BERT-base heads (12 × 64).
+  let attentionShapes = quick ? [(8, 128)] : [(8, 64), (8, 128), (1, 256), (1, 512)]
+  for (batch, seq) in attentionShapes {
+    for name in ["forward", "backward"] {
+      specs.append(
+        RowSpec(kind: .attention, name: name, batch: batch, seq: seq, threads: threads))
+    }
+  }
+  // Encoder forward.
+  if quick {
+    for (name, batch, t) in [
+      ("tiny", 8, threads), ("minilm", 8, threads), ("base", 1, threads),
+    ] {
+      specs.append(RowSpec(kind: .encoder, name: name, batch: batch, seq: 128, threads: t))
+    }
+    if threads != 1 {
+      specs.append(RowSpec(kind: .encoder, name: "tiny", batch: 8, seq: 128, threads: 1))
+    }
+  } else {
+    for shape in EncoderShape.all {
+      for (batch, seq) in [(1, 128), (8, 128), (1, 512)] {
+        specs.append(
+          RowSpec(kind: .encoder, name: shape.name, batch: batch, seq: seq, threads: threads))
+      }
+    }
+    if threads != 1 {
+      for shape in EncoderShape.all {
+        specs.append(RowSpec(kind: .encoder, name: shape.name, batch: 8, seq: 128, threads: 1))
+      }
+    }
+  }
+  // Fine-tuning step.
+  let trainShapes = quick ? [("tiny", 8)] : [("tiny", 8), ("minilm", 32), ("base", 8)]
+  for (name, batch) in trainShapes {
+    specs.append(RowSpec(kind: .train, name: name, batch: batch, seq: 128, threads: threads))
+  }
+  return specs
+}
+
+/// One measured row: one spec on one backend. The JSON names are a contract.
+struct BenchRow: Codable {
+  var kind: String
+  var backend: String
+  var name: String
+  var batch: Int?
+  var seq: Int?
+  var threads: Int
+  var medianSeconds: Double
+  var minSeconds: Double
+  var maxSeconds: Double
+  /// Useful FLOPs per second at the median time (GEMM FLOPs; see the README).
+  var gflops: Double?
+  /// The peak resident set of the process that measured this row, in MiB.
+  var peakRSSMegabytes: Double?
+  var repeats: Int?
+  /// GEMM rows: % of the measured FMA peak at the same thread count.
+  var percentOfPeak: Double?
+  /// Encoder rows.
+  var tokensPerSecond: Double?
+  /// Train rows.
+  var sequencesPerSecond: Double?
+  /// Share of one pass's wall time spent inside the backend's GEMM calls.
+  var gemmShare: Double?
+  /// That pass's GEMM rate, GFLOP/s of the products it issued.
+  var gemmGflops: Double?
+
+  enum CodingKeys: String, CodingKey {
+    case kind, backend, name, batch, seq, threads
+    case medianSeconds = "median_s"
+    case minSeconds = "min_s"
+    case maxSeconds = "max_s"
+    case gflops
+    case peakRSSMegabytes = "peak_rss_mb"
+    case repeats
+    case percentOfPeak = "percent_of_peak"
+    case tokensPerSecond = "tokens_per_s"
+    case sequencesPerSecond = "sequences_per_s"
+    case gemmShare = "gemm_share"
+    case gemmGflops = "gemm_gflops"
+  }
+
+  /// The contract's fields are always written, as null where they do not apply.
+  func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(kind, forKey: .kind)
+    try c.encode(backend, forKey: .backend)
+    try c.encode(name, forKey: .name)
+    try c.encode(batch, forKey: .batch)
+    try c.encode(seq, forKey: .seq)
+    try c.encode(threads, forKey: .threads)
+    try c.encode(medianSeconds, forKey: .medianSeconds)
+    try c.encode(minSeconds, forKey: .minSeconds)
+    try c.encode(maxSeconds, forKey: .maxSeconds)
+    try c.encode(gflops, forKey: .gflops)
+    try c.encode(peakRSSMegabytes, forKey: .peakRSSMegabytes)
+    try c.encodeIfPresent(repeats, forKey: .repeats)
+    try c.encodeIfPresent(percentOfPeak, forKey: .percentOfPeak)
+    try c.encodeIfPresent(tokensPerSecond, forKey: .tokensPerSecond)
+    try c.encodeIfPresent(sequencesPerSecond, forKey: .sequencesPerSecond)
+    try c.encodeIfPresent(gemmShare, forKey: .gemmShare)
+    try c.encodeIfPresent(gemmGflops, forKey: .gemmGflops)
+  }
+
+  /// The key that pairs this row with the same row on another backend or in PyTorch.
+  var matchKey: String {
+    var text = "\(kind)/\(name)"
+    if let batch, let seq { text += "/\(batch)x\(seq)" }
+    return text + "/t\(threads)"
+  }
+}
+
+/// The machine a report was measured on.
+struct Machine: Codable {
+  var cpu: String
+  var cores: Int
+  var openblasCore: String?
+  var date: String
+  var peakGflops: Double?
+  var peakGflopsByThreads: [String: Double]?
+  var peakMethod: String?
+  var loadAverage: [Double]?
+  var threads: Int?
+  var quick: Bool?
+  var debugBuild: Bool?
+
+  enum CodingKeys: String, CodingKey {
+    case cpu, cores, date, threads, quick
+    case openblasCore = "openblas_core"
+    case peakGflops = "peak_gflops"
+    case peakGflopsByThreads = "peak_gflops_by_threads"
+    case peakMethod = "peak_method"
+    case loadAverage = "load_average"
+    case debugBuild = "debug_build"
+  }
+
+  /// This machine now: CPU model from /proc/cpuinfo, cores, OpenBLAS core, date, load.
+  static func current(threads: Int, quick: Bool, debugBuild: Bool) -> Machine {
+    var cpu = "unknown"
+    if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+      let colon = line.firstIndex(of: ":")
+    {
+      cpu = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    var load: [Double]?
+    if let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
+      load = text.split(separator: " ").prefix(3).compactMap { Double($0) }
+    }
+    let formatter = ISO8601DateFormatter()
+    return Machine(
+      cpu: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
+      openblasCore: BackendKind.openblas.isAvailable
+        ? BackendKind.openblas.implementation.kernelName : nil,
+      date: formatter.string(from: Date()), loadAverage: load, threads: threads, quick: quick,
+      debugBuild: debugBuild)
+  }
+}
+
+/// The whole `--json` document.
+struct BenchReport: Codable {
+  var machine: Machine
+  var rows: [BenchRow]
+}

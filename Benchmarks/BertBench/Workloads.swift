@@ -1,0 +1,189 @@
+// The workloads behind each kind of row, run in the process that measures them.
+//
+// B batch, T tokens, H hidden, NH heads, D head size, L layers, I intermediate size.
+
+import BERT
+import Foundation
+import Tensors
+
+enum Workloads {
+  /// Measures one row on every backend and returns one result per backend.
+  static func run(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy) -> [BenchRow] {
+    Compute.threadCount = spec.threads
+    switch spec.kind {
+    case .gemm: return gemm(spec, backends: backends, policy: policy)
+    case .attention: return attention(spec, backends: backends, policy: policy)
+    case .encoder: return encoder(spec, backends: backends, policy: policy)
+    case .train: return train(spec, backends: backends, policy: policy)
+    }
+  }
+
+  /// One result per backend from its timings; `flops` gives `gflops`.
+  private static func rows(
+    _ spec: RowSpec, _ timings: [BackendKind: Timing], flops: Double,
+    profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
+  ) -> [BenchRow] {
+    let rss = Measure.peakRSSMegabytes()
+    return timings.keys.sorted { $0.rawValue < $1.rawValue }.map { kind in
+      let timing = timings[kind]!
+      var row = BenchRow(
+        kind: spec.kind.rawValue, backend: kind.rawValue, name: spec.name, batch: spec.batch,
+        seq: spec.seq, threads: spec.threads, medianSeconds: timing.median,
+        minSeconds: timing.minimum, maxSeconds: timing.maximum,
+        gflops: flops / timing.median / 1e9, peakRSSMegabytes: rss,
+        repeats: timing.samples.count)
+      if let profile = profiles[kind] {
+        row.gemmShare = profile.share
+        row.gemmGflops = profile.gflops
+      }
+      if let batch = spec.batch, let seq = spec.seq {
+        if spec.kind == .encoder { row.tokensPerSecond = Double(batch * seq) / timing.median }
+        if spec.kind == .train { row.sequencesPerSecond = Double(batch) / timing.median }
+      }
+      return row
+    }
+  }
+
+  // MARK: - GEMM
+
+  /// C = A·op(B) with A [m, k] and op(B) [k, n]: 2·m·n·k FLOPs.
+  static func gemm(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy) -> [BenchRow] {
+    let (m, n, k) = (spec.m, spec.n, spec.k)
+    var generator = SeededGenerator(seed: 7)
+    let a = Tensor.randomUniform(shape: [m, k], generator: &generator)  // [m, k]
+    let b = Tensor.randomUniform(
+      shape: spec.transposeB ? [n, k] : [k, n], generator: &generator)  // op(B) is [k, n]
+    let c = Tensor(zeros: [m, n])  // [m, n]
+    let pa = a.storage.pointer
+    let pb = b.storage.pointer
+    let pc = c.storage.pointer
+    let timings = Measure.interleaved(backends, policy: policy) {
+      let backend = Compute.backend
+      return Measure.time {
+        backend.sgemm(
+          transposeA: false, transposeB: spec.transposeB, m: m, n: n, k: k, alpha: 1,
+          a: pa, lda: k, b: pb, ldb: spec.transposeB ? k : n, beta: 0, c: pc, ldc: n)
+      }
+    }
+    withExtendedLifetime((a, b, c)) {}
+    return rows(spec, timings, flops: 2 * Double(m) * Double(n) * Double(k))
+  }
+
+  // MARK: - Attention
+
+  /// BERT-base heads (NH = 12, D = 64) on [B, T, H] inputs with a [B, T] mask of zeros.
+  /// Forward: 4·B·NH·T²·D FLOPs (Q·Kᵀ and P·V); backward: twice that (four products).
+  static func attention(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy)
+    -> [BenchRow]
+  {
+    let (batch, tokens, heads, headSize) = (spec.batch!, spec.seq!, 12, 64)
+    let hidden = heads * headSize
+    var generator = SeededGenerator(seed: 3)
+    let shape = [batch, tokens, hidden]
+    let query = Parameter(Tensor.randomNormal(shape: shape, generator: &generator))  // [B, T, H]
+    let key = Parameter(Tensor.randomNormal(shape: shape, generator: &generator))  // [B, T, H]
+    let value = Parameter(Tensor.randomNormal(shape: shape, generator: &generator))  // [B, T, H]
+    let mask = Tensor(zeros: [batch, tokens])  // [B, T]
+    let gradient = Tensor(ones: [batch, tokens, hidden])  // [B, T, H]
+    let forward = spec.name == "forward"
+    let body: () -> Double = {
+      var dropout = SeededGenerator(seed: 5)
+      if forward {
+        return Measure.time {
+          _ = withoutGradients {
+            Tensor.multiHeadAttention(
+              query: query.value, key: key.value, value: value.value, headCount: heads,
+              additiveMask: mask, dropoutProbability: 0, generator: &dropout)
+          }
+        }
+      }
+      let output = Tensor.multiHeadAttention(
+        query: query.value, key: key.value, value: value.value, headCount: heads,
+        additiveMask: mask, dropoutProbability: 0, generator: &dropout)  // [B, T, H]
+      let seconds = Measure.time { output.backward(gradient: gradient) }
+      for parameter in [query, key, value] { parameter.zeroGradient() }
+      return seconds
+    }
+    let timings = Measure.interleaved(backends, policy: policy, body)
+    var profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
+    for kind in backends where policy.profilesGEMM {
+      profiles[kind] = Measure.gemmProfile(kind, body)
+    }
+    let products = forward ? 2.0 : 4.0
+    let flops = products * 2 * Double(batch * heads) * Double(tokens * tokens * headSize)
+    return rows(spec, timings, flops: flops, profiles: profiles)
+  }
+
+  // MARK: - Encoder and training
+
+  static func config(_ shape: EncoderShape) -> BertConfig {
+    BertConfig(
+      vocabularySize: 30522, hiddenSize: shape.hidden, hiddenLayerCount: shape.layers,
+      attentionHeadCount: shape.heads, intermediateSize: shape.intermediate)
+  }
+
+  /// Random token ids (all attended), the same for every run of a row.
+  static func batch(_ spec: RowSpec) -> TextBatch {
+    var generator = SeededGenerator(seed: 11)
+    let count = spec.batch! * spec.seq!
+    let ids = (0..<count).map { _ in 1000 + Int(generator.next() % 20000) }
+    return TextBatch(batchSize: spec.batch!, sequenceLength: spec.seq!, inputIDs: ids)
+  }
+
+  /// `BertModel` (with pooler) inference on [B, T] tokens.
+  static func encoder(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy)
+    -> [BenchRow]
+  {
+    let shape = EncoderShape.named(spec.name)!
+    let model = BertModel(config: config(shape), hasPooler: true, seed: 1)
+    let input = batch(spec)
+    let body: () -> Double = {
+      Measure.time { _ = model(input).lastHiddenState }
+    }
+    let timings = Measure.interleaved(backends, policy: policy, body)
+    var profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
+    for kind in backends where policy.profilesGEMM {
+      profiles[kind] = Measure.gemmProfile(kind, body)
+    }
+    return rows(
+      spec, timings, flops: shape.forwardFlops(batch: spec.batch!, seq: spec.seq!),
+      profiles: profiles)
+  }
+
+  /// One fine-tuning step of `BertForSequenceClassification` (2 labels, dropout on):
+  /// forward, cross-entropy, backward, gradient clipping at norm 1, AdamW, zeroing.
+  /// FLOPs: three times the forward products (backward takes two products per product).
+  static func train(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy)
+    -> [BenchRow]
+  {
+    let shape = EncoderShape.named(spec.name)!
+    let model = BertForSequenceClassification(
+      bert: BertModel(config: config(shape), hasPooler: true, seed: 1), labelCount: 2)
+    let parameters = model.namedParameters
+    let optimizer = BenchAdamW(parameters: parameters, learningRate: 5e-5, weightDecay: 0.01)
+    let trainable = parameters.map(\.parameter)
+    let input = batch(spec)
+    let labels = (0..<spec.batch!).map { $0 % 2 }
+    var step: UInt64 = 0
+    let body: () -> Double = {
+      step += 1
+      return Measure.time {
+        var context = ForwardContext(isTraining: true, seed: step)
+        let logits = model(input, context: &context)  // [B, 2]
+        let loss = sequenceClassificationLoss(logits: logits, labels: labels)
+        loss.backward()
+        clipGradientNorm(trainable, maxNorm: 1)
+        optimizer.update()
+        optimizer.zeroGradients()
+      }
+    }
+    let timings = Measure.interleaved(backends, policy: policy, body)
+    var profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
+    for kind in backends where policy.profilesGEMM {
+      profiles[kind] = Measure.gemmProfile(kind, body)
+    }
+    return rows(
+      spec, timings, flops: 3 * shape.forwardFlops(batch: spec.batch!, seq: spec.seq!),
+      profiles: profiles)
+  }
+}
