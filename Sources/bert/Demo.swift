@@ -168,7 +168,7 @@ struct Demo: ParsableCommand {
         "\(plan.task.rawValue): resuming an interrupted run at epoch \(position.epoch + 1), "
           + "step \(position.step)")
     }
-    let training = try TrainingRun.fit(
+    let (training, examplesPerSecond) = try TrainingRun.fit(
       task, options: plan.settings.trainingOptions, output: folder, label: plan.task.rawValue,
       resumeHint: "Run the same bert demo command again to resume.")
 
@@ -190,7 +190,8 @@ struct Demo: ParsableCommand {
       plan: plan, trainCount: data.train.count, evalCount: data.eval.count,
       trainFeatures: features, metrics: metrics, score: metrics[plan.metric] ?? .nan,
       baseline: baseline, extraBaselines: extra, trainingSeconds: training.trainingSeconds,
-      evaluationSeconds: evaluationSeconds, steps: training.steps,
+      evaluationSeconds: evaluationSeconds, measuredExamplesPerSecond: examplesPerSecond,
+      steps: training.steps,
       epochLosses: training.epochLosses, output: folder)
     try Data((result.json.pretty + "\n").utf8).write(
       to: folder.appendingPathComponent("demo-result.json"), options: .atomic)
@@ -276,13 +277,15 @@ struct DemoTaskResult {
   var extraBaselines: [(String, Double)]
   var trainingSeconds: Double
   var evaluationSeconds: Double
+  /// Training features per second, as the trainer measured it.
+  var measuredExamplesPerSecond: Double
   var steps: Int
   var epochLosses: [Float]
   var output: URL
 
   var beatsBaseline: Bool { score.isFinite && score > baseline }
 
-  /// Training examples per second over all epochs.
+  /// Training examples per second over all epochs (QA: questions, not windows).
   var examplesPerSecond: Double {
     Double(trainCount * epochLosses.count) / max(trainingSeconds, 1e-9)
   }
@@ -307,6 +310,7 @@ struct DemoTaskResult {
       ("training_seconds", .double(trainingSeconds)),
       ("evaluation_seconds", .double(evaluationSeconds)),
       ("examples_per_second", .double(examplesPerSecond)),
+      ("features_per_second", .double(measuredExamplesPerSecond)),
       ("steps", .int(steps)),
       ("epoch_losses", .floats(epochLosses)),
       ("epochs", .int(s.epochs)),

@@ -117,7 +117,7 @@ struct Finetune: ParsableCommand {
   @Option(help: "Clip the global gradient norm to this; 0 turns clipping off.") var maxGradNorm: Float = 1
   @Option(help: "Forward passes per update.") var gradientAccumulation = 1
   @Option(help: "Tokens per sequence, special tokens included (default: 128; qa: 384).") var maxLength: Int?
-  @Option(help: "qa: context tokens shared by consecutive windows.") var docStride = 128
+  @Option(help: "qa: context tokens shared by consecutive windows (default: 128, at most half the max length).") var docStride: Int?
   @Option(help: "qa: the longest answer, in tokens.") var maxAnswerLength = 30
   @Option(help: "Seeds shuffling, dropout and the new head.") var seed: UInt64 = 42
   @Option(help: "Stop after this many updates.") var maxSteps: Int?
@@ -134,7 +134,7 @@ struct Finetune: ParsableCommand {
       (maxGradNorm >= 0, "--max-grad-norm must not be negative (0 turns clipping off)"),
       (gradientAccumulation >= 1, "--gradient-accumulation must be at least 1"),
       (maxSteps.map { $0 >= 1 } ?? true, "--max-steps must be at least 1"),
-      (docStride >= 1, "--doc-stride must be at least 1"),
+      ((docStride ?? 1) >= 1, "--doc-stride must be at least 1"),
       (maxAnswerLength >= 1, "--max-answer-length must be at least 1"),
     ]
     for (ok, message) in checks where !ok { throw ValidationError(message + ".") }
@@ -155,13 +155,14 @@ struct Finetune: ParsableCommand {
       var settings = HyperParameters(
         epochs: epochs, batchSize: batchSize, learningRate: learningRate,
         warmupRatio: warmupRatio, weightDecay: weightDecay, maxGradientNorm: maxGradNorm,
-        gradientAccumulation: gradientAccumulation, docStride: docStride,
+        gradientAccumulation: gradientAccumulation,
         maxAnswerLength: maxAnswerLength, seed: seed, maxSteps: maxSteps,
         lengthBucketing: lengthBucketing, labelAllTokens: labelAllTokens)
       settings.maxLength = try ModelCheck.maxLength(
         maxLength, fallback: task.defaultMaxLength, config: config, tokenizer: tokenizer,
         minimum: task.minimumLength, what: task.inputDescription)
-      if task == .qa && docStride >= settings.maxLength {
+      settings.docStride = docStride ?? min(128, settings.maxLength / 2)
+      if task == .qa, let docStride, docStride >= settings.maxLength {
         throw CLIError(
           "--doc-stride \(docStride) must be below --max-length \(settings.maxLength): "
             + "consecutive windows share doc-stride tokens")
@@ -198,17 +199,17 @@ struct Finetune: ParsableCommand {
           "resuming from \(outputURL.appendingPathComponent("checkpoint").path): epoch "
             + "\(position.epoch + 1), step \(position.step) (remove that folder to start afresh)")
       }
-      let result = try TrainingRun.fit(
+      let (result, examplesPerSecond) = try TrainingRun.fit(
         fineTuningTask, options: settings.trainingOptions, output: outputURL,
         resumeHint: "Run the same command again to resume from it.")
-      printSummary(result, task: fineTuningTask, output: outputURL)
+      printSummary(
+        result, examplesPerSecond: examplesPerSecond, task: fineTuningTask, output: outputURL)
     }
   }
 
-  private func printSummary(_ result: TrainingResult, task: any FineTuningTask, output: URL) {
-    let examplesPerSecond =
-      Double(task.trainingExampleCount * result.epochLosses.count)
-      / max(result.trainingSeconds, 1e-9)
+  private func printSummary(
+    _ result: TrainingResult, examplesPerSecond: Double, task: any FineTuningTask, output: URL
+  ) {
     var table = TextTable(header: ["metric", "value"], rightAligned: [1])
     table.append(["training examples", "\(task.trainingExampleCount)"])
     table.append(["updates", "\(result.steps)"])

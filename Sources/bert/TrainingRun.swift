@@ -74,11 +74,13 @@ enum TrainingRun {
   /// - Parameters:
   ///   - label: a prefix for the progress lines (the demo's task name), or "".
   ///   - resumeHint: what to tell the user after Ctrl-C.
+  /// - Returns: the trainer's result, and training examples (QA: windows) per
+  ///   second over the updates of this process (0 when it made none).
   /// - Throws: `TrainingInterrupted` after Ctrl-C, and the trainer's errors.
   static func fit(
     _ task: some FineTuningTask, options: TrainingOptions, output: URL, label: String = "",
     resumeHint: String
-  ) throws -> TrainingResult {
+  ) throws -> (result: TrainingResult, examplesPerSecond: Double) {
     let trainer = Trainer(options: options, output: output)
     let batches = (task.trainingFeatureCount + options.batchSize - 1) / options.batchSize
     let updatesPerEpoch =
@@ -88,7 +90,9 @@ enum TrainingRun {
 
     var bar: ProgressBar?
     var barEpoch = 0
+    var examplesPerSecond = 0.0
     trainer.onProgress = { progress in
+      examplesPerSecond = progress.examplesPerSecond
       if progress.epoch != barEpoch {
         bar?.finish()
         barEpoch = progress.epoch
@@ -122,6 +126,6 @@ enum TrainingRun {
       throw TrainingInterrupted(
         step: result.steps, checkpoint: trainer.checkpointDirectory, resumeHint: resumeHint)
     }
-    return result
+    return (result, examplesPerSecond)
   }
 }
