@@ -110,7 +110,8 @@ struct Demo: ParsableCommand {
       Console.out(Self.table(results).rendered)
       Console.out(
         "\ntotal \(Format.duration(total)); \(Compute.summary); load average "
-          + "\(Self.formatLoad(loadAtStart)) at the start, \(Self.formatLoad(loadAtEnd)) at the end")
+          + "\(Self.formatLoad(loadAtStart)) at the start, \(Self.formatLoad(loadAtEnd)) at the end"
+      )
       let document = JSONOut.object([
         ("mode", .string(quick ? "quick" : "default")),
         ("model", .string(modelDirectory.path)),
@@ -168,10 +169,12 @@ struct Demo: ParsableCommand {
         "\(plan.task.rawValue): resuming an interrupted run at epoch \(position.epoch + 1), "
           + "step \(position.step)")
     }
+    let cpuAtStart = Self.cpuSeconds()
     let (training, examplesPerSecond) = try TrainingRun.fit(
       task, options: plan.settings.trainingOptions, output: folder, label: plan.task.rawValue,
       resumeHint: "Run the same bert demo command again to resume.")
 
+    let trainingCPUSeconds = Self.cpuSeconds() - cpuAtStart
     let evaluationStart = Date()
     let metrics = try Self.score(task, plan: plan, eval: data.eval)
     let evaluationSeconds = Date().timeIntervalSince(evaluationStart)
@@ -190,7 +193,8 @@ struct Demo: ParsableCommand {
       plan: plan, trainCount: data.train.count, evalCount: data.eval.count,
       trainFeatures: features, metrics: metrics, score: metrics[plan.metric] ?? .nan,
       baseline: baseline, extraBaselines: extra, trainingSeconds: training.trainingSeconds,
-      evaluationSeconds: evaluationSeconds, measuredExamplesPerSecond: examplesPerSecond,
+      evaluationSeconds: evaluationSeconds, trainingCPUSeconds: trainingCPUSeconds,
+      measuredExamplesPerSecond: examplesPerSecond,
       steps: training.steps,
       epochLosses: training.epochLosses, output: folder)
     try Data((result.json.pretty + "\n").utf8).write(
@@ -246,13 +250,19 @@ struct Demo: ParsableCommand {
       let metric = result.plan.metric
       table.append([
         result.plan.task.rawValue, result.plan.data, "\(result.trainCount)", "\(result.evalCount)",
-        metric, Format.metric(metric, result.score)
+        metric,
+        Format.metric(metric, result.score)
           + (result.beatsBaseline ? "" : " (!)"),
         Format.metric(metric, result.baseline), Format.duration(result.trainingSeconds),
         String(format: "%.1f", result.examplesPerSecond),
       ])
     }
     return table
+  }
+
+  /// User plus system CPU time of this process so far, over all threads.
+  static func cpuSeconds() -> Double {
+    Double(clock()) / Double(CLOCKS_PER_SEC)
   }
 
   static func loadAverage() -> [Double] {
@@ -277,6 +287,9 @@ struct DemoTaskResult {
   var extraBaselines: [(String, Double)]
   var trainingSeconds: Double
   var evaluationSeconds: Double
+  /// CPU time (user + system, all threads) of this process's training: divided
+  /// by the thread count, about what the training takes on an idle machine.
+  var trainingCPUSeconds: Double
   /// Training features per second, as the trainer measured it.
   var measuredExamplesPerSecond: Double
   var steps: Int
@@ -309,6 +322,7 @@ struct DemoTaskResult {
     members += [
       ("training_seconds", .double(trainingSeconds)),
       ("evaluation_seconds", .double(evaluationSeconds)),
+      ("training_cpu_seconds", .double(trainingCPUSeconds)),
       ("examples_per_second", .double(examplesPerSecond)),
       ("features_per_second", .double(measuredExamplesPerSecond)),
       ("steps", .int(steps)),

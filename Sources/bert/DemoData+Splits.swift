@@ -50,9 +50,13 @@ enum DemoSplits {
         available: (split.train.count, split.eval.count), report: split.report)
     case .qa, .regression:
       let split = DemoData.squad(try squad())
+      func short(_ examples: [QAExample]) -> [QAExample] {
+        guard let limit = plan.maxContextWords else { return examples }
+        return examples.filter { $0.context.split(separator: " ").count <= limit }
+      }
       return DemoSplitData(
-        train: .questions(evenlySpaced(split.train, plan.trainLimit)),
-        eval: .questions(evenlySpaced(split.eval, plan.evalLimit)),
+        train: .questions(evenlySpaced(short(split.train), plan.trainLimit)),
+        eval: .questions(evenlySpaced(short(split.eval), plan.evalLimit)),
         available: (split.train.count, split.eval.count), report: split.report)
     }
   }
@@ -104,7 +108,9 @@ enum DemoBaseline {
     var total = 0
     for sentence in eval {
       for (token, tag) in zip(sentence.tokens, sentence.tags) {
-        let guess = counts[token].flatMap { $0.max { $0.value < $1.value }?.key } ?? fallback
+        let guess =
+          counts[token].flatMap { $0.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key }
+          ?? fallback
         correct += guess == tag ? 1 : 0
         total += 1
       }

@@ -50,6 +50,9 @@ enum DemoExport {
       ("max_length", .int(s.maxLength)),
     ]
     if plan.task == .qa {
+      if let words = plan.maxContextWords {
+        members.append(("max_context_words", .int(words)))
+      }
       members.append(("doc_stride", .int(s.docStride)))
       members.append(("max_answer_length", .int(s.maxAnswerLength)))
     }
@@ -60,7 +63,9 @@ enum DemoExport {
       ("seed", .int(Int(s.seed))),
       ("length_bucketing", .bool(s.lengthBucketing)),
       ("lr_schedule", .string("linear warm-up, then linear decay to 0")),
-      ("optimizer", .string("AdamW (betas 0.9, 0.999, eps 1e-8; no decay on biases and LayerNorm)")),
+      (
+        "optimizer", .string("AdamW (betas 0.9, 0.999, eps 1e-8; no decay on biases and LayerNorm)")
+      ),
       ("metric", .string(plan.metric)),
       ("baseline", .string(plan.baselineName)),
     ]

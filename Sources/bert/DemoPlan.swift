@@ -16,10 +16,27 @@ struct DemoTaskPlan {
   var trainLimit: Int?
   /// At most this many evaluation examples (nil: all of the split).
   var evalLimit: Int?
+  /// QA: only questions whose passage has at most this many words (quicker windows).
+  var maxContextWords: Int?
   var settings: HyperParameters
   /// The metric reported, and the name of the trivial baseline it must beat.
   var metric: String
   var baselineName: String
+
+  init(
+    task: TaskName, data: String, assets: [String], trainLimit: Int?, evalLimit: Int?,
+    maxContextWords: Int? = nil, settings: HyperParameters, metric: String, baselineName: String
+  ) {
+    self.task = task
+    self.data = data
+    self.assets = assets
+    self.trainLimit = trainLimit
+    self.evalLimit = evalLimit
+    self.maxContextWords = maxContextWords
+    self.settings = settings
+    self.metric = metric
+    self.baselineName = baselineName
+  }
 }
 
 enum DemoPlan {
@@ -55,58 +72,58 @@ enum DemoPlan {
       return [
         DemoTaskPlan(
           task: .classification, data: "sentence polarity (Pang & Lee)", assets: ["polarity"],
-          trainLimit: 800, evalLimit: 400,
-          settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 64),
+          trainLimit: 600, evalLimit: 400,
+          settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 64),
           metric: "accuracy", baselineName: "majority class"),
         DemoTaskPlan(
           task: .pairClassification, data: "QNLI-style pairs from SQuAD", assets: ["squad"],
-          trainLimit: 600, evalLimit: 300,
-          settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 96),
+          trainLimit: 800, evalLimit: 400,
+          settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 96),
           metric: "accuracy", baselineName: "majority class"),
         DemoTaskPlan(
           task: .pairRegression, data: "Lee document similarity (0-5)", assets: ["lee"],
-          trainLimit: 300, evalLimit: 245,
-          settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 128),
+          trainLimit: 500, evalLimit: 245,
+          settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 64),
           metric: "pearson", baselineName: "constant prediction"),
         DemoTaskPlan(
           task: .tagging, data: "WSJ part-of-speech tags", assets: ["wsj"],
-          trainLimit: 400, evalLimit: 200,
-          settings: settings(epochs: 2, batchSize: 16, learningRate: 1e-4, maxLength: 96),
+          trainLimit: 300, evalLimit: 213,
+          settings: settings(epochs: 2, batchSize: 8, learningRate: 2e-4, maxLength: 96),
           metric: "token_accuracy", baselineName: "most frequent tag"),
         DemoTaskPlan(
           task: .qa, data: "SQuAD v1.1 dev, split by article", assets: ["squad"],
-          trainLimit: 500, evalLimit: 200,
+          trainLimit: 800, evalLimit: 200, maxContextWords: 100,
           settings: settings(
-            epochs: 2, batchSize: 16, learningRate: 1e-4, maxLength: 256, docStride: 64),
+            epochs: 1, batchSize: 8, learningRate: 2e-4, maxLength: 192, docStride: 64),
           metric: "f1", baselineName: "fixed threshold"),
       ]
     }
     return [
       DemoTaskPlan(
         task: .classification, data: "sentence polarity (Pang & Lee)", assets: ["polarity"],
-        trainLimit: nil, evalLimit: nil,
-        settings: settings(epochs: 2, batchSize: 32, learningRate: 5e-5, maxLength: 64),
+        trainLimit: 2400, evalLimit: nil,
+        settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 64),
         metric: "accuracy", baselineName: "majority class"),
       DemoTaskPlan(
         task: .pairClassification, data: "QNLI-style pairs from SQuAD", assets: ["squad"],
-        trainLimit: 3000, evalLimit: 1000,
-        settings: settings(epochs: 2, batchSize: 32, learningRate: 5e-5, maxLength: 128),
+        trainLimit: 2000, evalLimit: 1000,
+        settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 128),
         metric: "accuracy", baselineName: "majority class"),
       DemoTaskPlan(
         task: .pairRegression, data: "Lee document similarity (0-5)", assets: ["lee"],
         trainLimit: nil, evalLimit: nil,
-        settings: settings(epochs: 3, batchSize: 16, learningRate: 5e-5, maxLength: 256),
+        settings: settings(epochs: 3, batchSize: 16, learningRate: 1e-4, maxLength: 64),
         metric: "pearson", baselineName: "constant prediction"),
       DemoTaskPlan(
         task: .tagging, data: "WSJ part-of-speech tags", assets: ["wsj"],
         trainLimit: nil, evalLimit: nil,
-        settings: settings(epochs: 3, batchSize: 16, learningRate: 1e-4, maxLength: 128),
+        settings: settings(epochs: 3, batchSize: 8, learningRate: 1e-4, maxLength: 128),
         metric: "token_accuracy", baselineName: "most frequent tag"),
       DemoTaskPlan(
         task: .qa, data: "SQuAD v1.1 dev, split by article", assets: ["squad"],
-        trainLimit: 2500, evalLimit: 600,
+        trainLimit: 1200, evalLimit: 500, maxContextWords: 120,
         settings: settings(
-          epochs: 2, batchSize: 16, learningRate: 1e-4, maxLength: 256, docStride: 64),
+          epochs: 2, batchSize: 8, learningRate: 1e-4, maxLength: 256, docStride: 64),
         metric: "f1", baselineName: "fixed threshold"),
     ]
   }

@@ -34,7 +34,8 @@ struct Encode: ParsableCommand {
   @Option(help: ArgumentHelp("Texts per forward pass.", valueName: "n"))
   var batchSize = 32
 
-  @Option(help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included.", valueName: "n"))
+  @Option(
+    help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included.", valueName: "n"))
   var maxLength: Int?
 
   @Flag(help: "Each line holds two texts separated by one TAB, encoded as one pair.")
@@ -82,7 +83,8 @@ struct Encode: ParsableCommand {
             sortedTexts, pairs: sortedPairs, pooling: pooling, maxLength: limit,
             batchSize: batchSize)
           for (position, index) in order.enumerated() {
-            lines[index - start] = JSONOut.object([("embedding", .floats(vectors[position]))])
+            lines[index - start] =
+              JSONOut.object([("embedding", .floats(vectors[position]))])
               .compact
           }
         }

@@ -23,7 +23,9 @@ struct Evaluate: ParsableCommand {
   @OptionGroup var compute: ComputeOptions
   @OptionGroup var modelOptions: ModelOptions
 
-  @Option(help: ArgumentHelp("Labelled data in the task's format.", valueName: "file"), completion: .file())
+  @Option(
+    help: ArgumentHelp("Labelled data in the task's format.", valueName: "file"),
+    completion: .file())
   var data: String
 
   @Option(help: "The task, only for a model fine-tuned elsewhere (without bert_swift_task).")
@@ -40,7 +42,8 @@ struct Evaluate: ParsableCommand {
       try compute.apply()
       let directory = try modelOptions.directory()
       let displayPath = modelOptions.model ?? directory.path
-      let model = try FineTunedModel(directory: directory, displayPath: displayPath, requested: task)
+      let model = try FineTunedModel(
+        directory: directory, displayPath: displayPath, requested: task)
       let (examples, report) = try TaskExamples.read(
         data, task: model.task, requireLabels: true, option: "--data", model: displayPath)
       reportRead(report)
@@ -58,7 +61,10 @@ struct Evaluate: ParsableCommand {
       ]
       if !scores.notes.isEmpty {
         members.append(
-          ("notes", .object(scores.notes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })))
+          (
+            "notes",
+            .object(scores.notes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
+          ))
       }
       Console.out(JSONOut.object(members).pretty)
     }

@@ -97,32 +97,46 @@ struct Finetune: ParsableCommand {
   @OptionGroup var compute: ComputeOptions
   @OptionGroup var modelOptions: ModelOptions
 
-  @Option(help: "The task: classification, pair-classification, regression, pair-regression, tagging or qa.")
+  @Option(
+    help:
+      "The task: classification, pair-classification, regression, pair-regression, tagging or qa.")
   var task: TaskName
 
   @Option(help: ArgumentHelp("The training data.", valueName: "file"), completion: .file())
   var train: String
 
-  @Option(help: ArgumentHelp("Held-out data, scored after every epoch.", valueName: "file"), completion: .file())
+  @Option(
+    help: ArgumentHelp("Held-out data, scored after every epoch.", valueName: "file"),
+    completion: .file())
   var dev: String?
 
-  @Option(help: ArgumentHelp("Where to write the model, metrics and checkpoint.", valueName: "dir"), completion: .directory)
+  @Option(
+    help: ArgumentHelp("Where to write the model, metrics and checkpoint.", valueName: "dir"),
+    completion: .directory)
   var output: String
 
   @Option(help: "Passes over the training data.") var epochs = 3
   @Option(help: "Sequences (QA: windows) per forward pass.") var batchSize = 32
   @Option(help: "Peak learning rate, after warm-up.") var learningRate: Float = 5e-5
   @Option(help: "Warm-up as a fraction of all updates.") var warmupRatio: Float = 0.1
-  @Option(help: "AdamW's decoupled weight decay (none on biases and LayerNorm).") var weightDecay: Float = 0.01
-  @Option(help: "Clip the global gradient norm to this; 0 turns clipping off.") var maxGradNorm: Float = 1
+  @Option(help: "AdamW's decoupled weight decay (none on biases and LayerNorm).") var weightDecay:
+    Float = 0.01
+  @Option(help: "Clip the global gradient norm to this; 0 turns clipping off.") var maxGradNorm:
+    Float = 1
   @Option(help: "Forward passes per update.") var gradientAccumulation = 1
-  @Option(help: "Tokens per sequence, special tokens included (default: 128; qa: 384).") var maxLength: Int?
-  @Option(help: "qa: context tokens shared by consecutive windows (default: 128, at most half the max length).") var docStride: Int?
+  @Option(help: "Tokens per sequence, special tokens included (default: 128; qa: 384).")
+  var maxLength: Int?
+  @Option(
+    help:
+      "qa: context tokens shared by consecutive windows (default: 128, at most half the max length)."
+  ) var docStride: Int?
   @Option(help: "qa: the longest answer, in tokens.") var maxAnswerLength = 30
   @Option(help: "Seeds shuffling, dropout and the new head.") var seed: UInt64 = 42
   @Option(help: "Stop after this many updates.") var maxSteps: Int?
-  @Flag(help: "Batch sequences of similar length together (less padding, faster).") var lengthBucketing = false
-  @Flag(help: "tagging: label every sub-token of a word, not only the first.") var labelAllTokens = false
+  @Flag(help: "Batch sequences of similar length together (less padding, faster).")
+  var lengthBucketing = false
+  @Flag(help: "tagging: label every sub-token of a word, not only the first.") var labelAllTokens =
+    false
 
   func validate() throws {
     let checks: [(Bool, String)] = [
@@ -169,7 +183,8 @@ struct Finetune: ParsableCommand {
       }
       let outputURL = try ModelCheck.writableDirectory(output, option: "--output")
       if outputURL.standardizedFileURL.path == directory.standardizedFileURL.path {
-        throw CLIError("--output must not be the model directory \(modelPath): it would overwrite it")
+        throw CLIError(
+          "--output must not be the model directory \(modelPath): it would overwrite it")
       }
 
       let (trainExamples, trainReport) = try TaskExamples.read(

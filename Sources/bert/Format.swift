@@ -17,7 +17,8 @@ enum Format {
   /// 22713216 → "22.7 M".
   static func millions(_ value: Int) -> String {
     value >= 1_000_000
-      ? String(format: "%.1f M", Double(value) / 1e6) : String(format: "%.1f k", Double(value) / 1e3)
+      ? String(format: "%.1f M", Double(value) / 1e6)
+      : String(format: "%.1f k", Double(value) / 1e3)
   }
 
   /// Seconds as "42.1 s", "3 min 05 s" or "1 h 02 min".

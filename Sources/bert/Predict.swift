@@ -37,7 +37,8 @@ struct Predict: ParsableCommand {
   @OptionGroup var compute: ComputeOptions
   @OptionGroup var modelOptions: ModelOptions
 
-  @Option(help: ArgumentHelp("The inputs (default: stdin).", valueName: "file"), completion: .file())
+  @Option(
+    help: ArgumentHelp("The inputs (default: stdin).", valueName: "file"), completion: .file())
   var input: String?
 
   @Option(help: "The task, only for a model fine-tuned elsewhere (without bert_swift_task).")
@@ -54,7 +55,8 @@ struct Predict: ParsableCommand {
       try compute.apply()
       let directory = try modelOptions.directory()
       let displayPath = modelOptions.model ?? directory.path
-      let model = try FineTunedModel(directory: directory, displayPath: displayPath, requested: task)
+      let model = try FineTunedModel(
+        directory: directory, displayPath: displayPath, requested: task)
       switch model.head {
       case .text(let task): try predictTexts(task, model: model)
       case .tagging(let task): try predictTags(task)
@@ -86,7 +88,8 @@ struct Predict: ParsableCommand {
       ).examples
     } else {
       let lines = try readInput(
-        example: kind.isPair ? "printf 'first\\tsecond\\n' | bert predict" : "echo 'some text' | bert predict")
+        example: kind.isPair
+          ? "printf 'first\\tsecond\\n' | bert predict" : "echo 'some text' | bert predict")
       if lines.looksLikeJSONLines {
         examples = try TextExampleReader.read(
           bytes: lines.bytes, format: .jsonLines, source: lines.source, task: kind,
@@ -176,7 +179,8 @@ struct Predict: ParsableCommand {
           throw CLIError(
             "\(place): the object needs the string fields \"question\" and \"context\"")
         }
-        let id = (object["id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? "\(index + 1)"
+        let id =
+          (object["id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? "\(index + 1)"
         examples.append(
           QAExample(id: id, title: "", question: question, context: context, answers: []))
       }

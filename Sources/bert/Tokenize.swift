@@ -28,7 +28,8 @@ struct Tokenize: ParsableCommand {
   @Flag(help: "Each line holds two texts separated by one TAB.")
   var pair = false
 
-  @Option(help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included.", valueName: "n"))
+  @Option(
+    help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included.", valueName: "n"))
   var maxLength: Int?
 
   func run() throws {
@@ -41,7 +42,9 @@ struct Tokenize: ParsableCommand {
         maxLength, fallback: nil, config: config, tokenizer: tokenizer, minimum: pair ? 4 : 3,
         what: pair ? "a pair" : "a single text")
       let input = try InputLines.standardInput(
-        example: pair ? "printf 'question\\tpassage\\n' | bert tokenize --pair" : "echo 'some text' | bert tokenize")
+        example: pair
+          ? "printf 'question\\tpassage\\n' | bert tokenize --pair"
+          : "echo 'some text' | bert tokenize")
       let (texts, seconds) = pair ? try input.pairs() : (input.lines, [])
       let chunk = 4096
       for start in stride(from: 0, to: texts.count, by: chunk) {
@@ -50,11 +53,12 @@ struct Tokenize: ParsableCommand {
           Array(texts[range]), pairs: pair ? Array(seconds[range]) : nil, maxLength: limit)
         var text = ""
         for encoding in encodings {
-          text += JSONOut.object([
-            ("input_ids", .ints(encoding.inputIDs)),
-            ("token_type_ids", .ints(encoding.tokenTypeIDs)),
-            ("offsets", .array(encoding.offsets.map { .ints([$0.lowerBound, $0.upperBound]) })),
-          ]).compact
+          text +=
+            JSONOut.object([
+              ("input_ids", .ints(encoding.inputIDs)),
+              ("token_type_ids", .ints(encoding.tokenTypeIDs)),
+              ("offsets", .array(encoding.offsets.map { .ints([$0.lowerBound, $0.upperBound]) })),
+            ]).compact
           text += "\n"
         }
         FileHandle.standardOutput.write(Data(text.utf8))

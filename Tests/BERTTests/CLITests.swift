@@ -66,7 +66,8 @@ import Testing
   }
 
   @Test func tokenizeWritesIdsTypesAndOffsets() throws {
-    let run = try H.run(["tokenize", "--model", H.tinyModel], stdin: "the cat sat.\n\nhello world\n")
+    let run = try H.run(
+      ["tokenize", "--model", H.tinyModel], stdin: "the cat sat.\n\nhello world\n")
     #expect(run.status == 0, "\(run.stderr)")
     let objects = try run.jsonLines()
     try #require(objects.count == 3)
@@ -351,8 +352,10 @@ import Testing
     let output = H.temporaryDirectory("bad")
     defer { try? FileManager.default.removeItem(at: output) }
     func finetune(_ task: String, _ train: String, _ extra: [String] = []) -> [String] {
-      ["finetune", "--task", task, "--model", H.tinyModel, "--train", H.data(train),
-        "--output", output.path] + extra
+      [
+        "finetune", "--task", task, "--model", H.tinyModel, "--train", H.data(train),
+        "--output", output.path,
+      ] + extra
     }
     try Self.expectError(finetune("summarization", "sentiment-train.csv"), "summarization")
     try Self.expectError(
@@ -373,8 +376,10 @@ import Testing
     // An output directory under a regular file cannot be created.
     let blocked = H.data("sentiment-train.csv") + "/output"
     try Self.expectError(
-      ["finetune", "--task", "classification", "--model", H.tinyModel, "--train",
-        H.data("sentiment-train.csv"), "--output", blocked],
+      [
+        "finetune", "--task", "classification", "--model", H.tinyModel, "--train",
+        H.data("sentiment-train.csv"), "--output", blocked,
+      ],
       "cannot write to the --output directory")
   }
 
@@ -389,8 +394,10 @@ import Testing
       ["evaluate", "--model", output.path, "--data", H.data("tags-dev.jsonl"), "--task", "qa"],
       "holds a tagging model (bert_swift_task in config.json), not a qa one")
     try Self.expectError(
-      ["finetune", "--task", "classification", "--model", output.path, "--train",
-        H.data("sentiment-train.csv"), "--output", H.temporaryDirectory().path],
+      [
+        "finetune", "--task", "classification", "--model", output.path, "--train",
+        H.data("sentiment-train.csv"), "--output", H.temporaryDirectory().path,
+      ],
       "is already fine-tuned for tagging")
   }
 }
