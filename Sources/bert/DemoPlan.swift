@@ -1,0 +1,130 @@
+// What `bert demo` trains: for each task, the data, the subset sizes and the
+// hyper-parameters, for the default run and for --quick. The sizes were chosen
+// from the training speed measured on a 2-core machine (see README.md).
+
+import BERT
+import Foundation
+
+/// One task of the demo.
+struct DemoTaskPlan {
+  var task: TaskName
+  /// The data set, for the table.
+  var data: String
+  /// The asset groups the data comes from.
+  var assets: [String]
+  /// At most this many training examples (nil: all of the split).
+  var trainLimit: Int?
+  /// At most this many evaluation examples (nil: all of the split).
+  var evalLimit: Int?
+  /// QA: only questions whose passage has at most this many words (quicker windows).
+  var maxContextWords: Int?
+  var settings: HyperParameters
+  /// The metric reported, and the name of the trivial baseline it must beat.
+  var metric: String
+  var baselineName: String
+
+  init(
+    task: TaskName, data: String, assets: [String], trainLimit: Int?, evalLimit: Int?,
+    maxContextWords: Int? = nil, settings: HyperParameters, metric: String, baselineName: String
+  ) {
+    self.task = task
+    self.data = data
+    self.assets = assets
+    self.trainLimit = trainLimit
+    self.evalLimit = evalLimit
+    self.maxContextWords = maxContextWords
+    self.settings = settings
+    self.metric = metric
+    self.baselineName = baselineName
+  }
+}
+
+enum DemoPlan {
+  /// Every task, in the order the demo runs them.
+  static let taskOrder: [TaskName] = [
+    .classification, .pairClassification, .pairRegression, .tagging, .qa,
+  ]
+
+  /// Other names accepted by --tasks.
+  static let aliases: [String: TaskName] = [
+    "polarity": .classification, "qnli": .pairClassification, "lee": .pairRegression,
+    "wsj": .tagging, "pos": .tagging, "squad": .qa,
+  ]
+
+  static func plan(quick: Bool) -> [DemoTaskPlan] {
+    func settings(
+      epochs: Int, batchSize: Int, learningRate: Float, maxLength: Int, docStride: Int = 128
+    ) -> HyperParameters {
+      var settings = HyperParameters()
+      settings.epochs = epochs
+      settings.batchSize = batchSize
+      settings.learningRate = learningRate
+      settings.warmupRatio = 0.1
+      settings.weightDecay = 0.01
+      settings.maxGradientNorm = 1
+      settings.maxLength = maxLength
+      settings.docStride = docStride
+      settings.seed = 42
+      settings.lengthBucketing = true
+      return settings
+    }
+    if quick {
+      return [
+        DemoTaskPlan(
+          task: .classification, data: "sentence polarity (Pang & Lee)", assets: ["polarity"],
+          trainLimit: 600, evalLimit: 400,
+          settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 64),
+          metric: "accuracy", baselineName: "majority class"),
+        DemoTaskPlan(
+          task: .pairClassification, data: "QNLI-style pairs from SQuAD", assets: ["squad"],
+          trainLimit: 800, evalLimit: 400,
+          settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 96),
+          metric: "accuracy", baselineName: "majority class"),
+        DemoTaskPlan(
+          task: .pairRegression, data: "Lee document similarity (0-5)", assets: ["lee"],
+          trainLimit: 500, evalLimit: 245,
+          settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 64),
+          metric: "pearson", baselineName: "constant prediction"),
+        DemoTaskPlan(
+          task: .tagging, data: "WSJ part-of-speech tags", assets: ["wsj"],
+          trainLimit: 300, evalLimit: 213,
+          settings: settings(epochs: 2, batchSize: 8, learningRate: 2e-4, maxLength: 96),
+          metric: "token_accuracy", baselineName: "most frequent tag"),
+        DemoTaskPlan(
+          task: .qa, data: "SQuAD v1.1 dev, split by article", assets: ["squad"],
+          trainLimit: 800, evalLimit: 200, maxContextWords: 100,
+          settings: settings(
+            epochs: 1, batchSize: 8, learningRate: 2e-4, maxLength: 192, docStride: 64),
+          metric: "f1", baselineName: "fixed threshold"),
+      ]
+    }
+    return [
+      DemoTaskPlan(
+        task: .classification, data: "sentence polarity (Pang & Lee)", assets: ["polarity"],
+        trainLimit: 2400, evalLimit: nil,
+        settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 64),
+        metric: "accuracy", baselineName: "majority class"),
+      DemoTaskPlan(
+        task: .pairClassification, data: "QNLI-style pairs from SQuAD", assets: ["squad"],
+        trainLimit: 2000, evalLimit: 1000,
+        settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 128),
+        metric: "accuracy", baselineName: "majority class"),
+      DemoTaskPlan(
+        task: .pairRegression, data: "Lee document similarity (0-5)", assets: ["lee"],
+        trainLimit: nil, evalLimit: nil,
+        settings: settings(epochs: 3, batchSize: 16, learningRate: 1e-4, maxLength: 64),
+        metric: "pearson", baselineName: "constant prediction"),
+      DemoTaskPlan(
+        task: .tagging, data: "WSJ part-of-speech tags", assets: ["wsj"],
+        trainLimit: nil, evalLimit: nil,
+        settings: settings(epochs: 3, batchSize: 8, learningRate: 1e-4, maxLength: 128),
+        metric: "token_accuracy", baselineName: "most frequent tag"),
+      DemoTaskPlan(
+        task: .qa, data: "SQuAD v1.1 dev, split by article", assets: ["squad"],
+        trainLimit: 1200, evalLimit: 500, maxContextWords: 120,
+        settings: settings(
+          epochs: 2, batchSize: 8, learningRate: 1e-4, maxLength: 256, docStride: 64),
+        metric: "f1", baselineName: "fixed threshold"),
+    ]
+  }
+}

@@ -1,0 +1,95 @@
+// `bert encode`: texts from stdin to embeddings or hidden states.
+
+import ArgumentParser
+import BERT
+import Foundation
+
+extension Pooling: ExpressibleByArgument {}
+
+struct Encode: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Embed texts from stdin, one per line, as JSON lines.",
+    discussion: """
+      Reads one text per line from stdin (with --pair, two texts split by one TAB) \
+      and writes one JSON object per line, in input order: {"embedding":[...]} \
+      with --pooling cls, mean or pooler, or {"hidden":[[...],...]} (one vector per \
+      token, [CLS] and [SEP] included) with --pooling none.
+
+      mean averages the last hidden states of the real tokens, as sentence-transformers \
+      does for all-MiniLM-L6-v2, whose embeddings are meant to be compared by cosine \
+      similarity. cls takes the [CLS] state, pooler the pooler's tanh(dense([CLS])).
+
+      Examples:
+        echo "A cat sat on the mat." | bert encode
+        bert encode --pooling cls --batch-size 64 < sentences.txt > vectors.jsonl
+        echo "The first token" | bert encode --pooling none --max-length 16
+      """)
+
+  @OptionGroup var compute: ComputeOptions
+  @OptionGroup var modelOptions: ModelOptions
+
+  @Option(help: "How to pool the token states: cls, mean, pooler or none.")
+  var pooling: Pooling = .mean
+
+  @Option(help: ArgumentHelp("Texts per forward pass.", valueName: "n"))
+  var batchSize = 32
+
+  @Option(
+    help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included.", valueName: "n"))
+  var maxLength: Int?
+
+  @Flag(help: "Each line holds two texts separated by one TAB, encoded as one pair.")
+  var pair = false
+
+  func validate() throws {
+    guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
+  }
+
+  func run() throws {
+    try reportingErrors("encode") {
+      try compute.apply()
+      let directory = try modelOptions.directory()
+      let pipeline = try BertPipeline(directory: directory)
+      if pooling == .pooler && pipeline.model.pooler == nil {
+        throw CLIError(
+          "this model has no pooler weights, so --pooling pooler is not possible; use cls or mean")
+      }
+      let limit = try ModelCheck.maxLength(
+        maxLength, fallback: nil, config: pipeline.model.config, tokenizer: pipeline.tokenizer,
+        minimum: pair ? 4 : 3, what: pair ? "a pair" : "a single text")
+      let input = try InputLines.standardInput(example: "echo 'some text' | bert encode")
+      let (texts, seconds) = pair ? try input.pairs() : (input.lines, [])
+
+      // Texts of similar length share a batch (less padding); output keeps input order.
+      let window = batchSize * 16
+      for start in stride(from: 0, to: texts.count, by: window) {
+        let indices = Array(start..<min(texts.count, start + window))
+        let order = indices.sorted {
+          texts[$0].utf8.count + (pair ? seconds[$0].utf8.count : 0)
+            < texts[$1].utf8.count + (pair ? seconds[$1].utf8.count : 0)
+        }
+        let sortedTexts = order.map { texts[$0] }
+        let sortedPairs = pair ? order.map { seconds[$0] } : nil
+        var lines = [String](repeating: "", count: indices.count)
+        if pooling == .none {
+          let states = pipeline.hiddenStates(
+            sortedTexts, pairs: sortedPairs, maxLength: limit, batchSize: batchSize)
+          for (position, index) in order.enumerated() {
+            lines[index - start] =
+              JSONOut.object([("hidden", .array(states[position].map { .floats($0) }))]).compact
+          }
+        } else {
+          let vectors = pipeline.embed(
+            sortedTexts, pairs: sortedPairs, pooling: pooling, maxLength: limit,
+            batchSize: batchSize)
+          for (position, index) in order.enumerated() {
+            lines[index - start] =
+              JSONOut.object([("embedding", .floats(vectors[position]))])
+              .compact
+          }
+        }
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// `bert evaluate`: score a fine-tuned model on labelled data.
+
+import ArgumentParser
+import BERT
+import Foundation
+
+struct Evaluate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Score a fine-tuned model on labelled data; metrics as JSON on stdout.",
+    discussion: """
+      The task comes from the model's config.json (bert_swift_task, written by \
+      bert finetune and bert demo). The data file has the task's training format. \
+      Metrics: accuracy, macro_f1 and mcc for classification; pearson, spearman and \
+      mse for regression; token_accuracy (plus precision, recall and f1 of entities \
+      for IOB2 tags) for tagging; exact_match and f1 (0-100) for qa.
+
+      Examples:
+        bert evaluate --model runs/sst --data sst/test.csv
+        bert evaluate --model demo-output/tagging --data wsj-test.jsonl
+        bert evaluate --model hf-squad-model --task qa --data squad/dev.json
+      """)
+
+  @OptionGroup var compute: ComputeOptions
+  @OptionGroup var modelOptions: ModelOptions
+
+  @Option(
+    help: ArgumentHelp("Labelled data in the task's format.", valueName: "file"),
+    completion: .file())
+  var data: String
+
+  @Option(help: "The task, only for a model fine-tuned elsewhere (without bert_swift_task).")
+  var task: TaskName?
+
+  @Option(help: "Sequences per forward pass.") var batchSize = 64
+
+  func validate() throws {
+    guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
+  }
+
+  func run() throws {
+    try reportingErrors("evaluate") {
+      try compute.apply()
+      let directory = try modelOptions.directory()
+      let displayPath = modelOptions.model ?? directory.path
+      let model = try FineTunedModel(
+        directory: directory, displayPath: displayPath, requested: task)
+      let (examples, report) = try TaskExamples.read(
+        data, task: model.task, requireLabels: true, option: "--data", model: displayPath)
+      reportRead(report)
+      let started = Date()
+      let scores = try model.score(examples, source: data, batchSize: batchSize)
+      let seconds = Date().timeIntervalSince(started)
+      var members: [(String, JSONOut)] = [
+        ("task", .string(model.task.rawValue)),
+        ("model", .string(displayPath)),
+        ("data", .string(data)),
+        ("examples", .int(scores.exampleCount)),
+        ("primary_metric", .string(scores.primaryMetric)),
+        ("metrics", .doubles(scores.metrics)),
+        ("seconds", .double((seconds * 1000).rounded() / 1000)),
+      ]
+      if !scores.notes.isEmpty {
+        members.append(
+          (
+            "notes",
+            .object(scores.notes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
+          ))
+      }
+      Console.out(JSONOut.object(members).pretty)
+    }
+  }
+}

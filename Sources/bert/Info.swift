@@ -1,0 +1,135 @@
+// `bert info`: what a model directory holds and what the process runs on.
+
+import ArgumentParser
+import BERT
+import Foundation
+
+struct Info: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show a model's configuration and size, the backend, and the asset cache.",
+    discussion: """
+      Prints the model's architecture and sizes, its parameter count (from the \
+      safetensors header), the fine-tuned task if it has one, the tokenizer, the \
+      backend with its kernel and threads, and where the asset cache is.
+
+      Examples:
+        bert info
+        bert info --model runs/sst --backend swift --threads 1
+        bert info --json
+      """)
+
+  @OptionGroup var compute: ComputeOptions
+  @OptionGroup var modelOptions: ModelOptions
+
+  @Flag(help: "Print the information as one JSON object.")
+  var json = false
+
+  func run() throws {
+    try reportingErrors("info") {
+      try compute.apply()
+      let directory = try modelOptions.directory()
+      let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
+      let tokenizer = try BertTokenizer(directory: directory)
+      let weights = try SafeTensorsFile(
+        contentsOf: directory.appendingPathComponent("model.safetensors"))
+      var parameterCount = 0
+      var dtypes = Set<String>()
+      for name in weights.names {
+        guard let info = weights.info(for: name), !name.hasSuffix("position_ids") else {
+          continue
+        }
+        guard [.f32, .f16, .bf16, .f64].contains(info.dtype) else { continue }
+        parameterCount += info.elementCount
+        dtypes.insert(info.dtype.rawValue)
+      }
+      let settings = try? TaskSettings.read(directory: directory)
+      let architecture = config.architectures?.joined(separator: ", ") ?? "BertModel"
+      let backend = Compute.backendKind
+      let kernel = Compute.backend.kernelName
+      let assets = AssetCache.root
+      let labels = config.idToLabel.map { map in
+        map.sorted { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }.map(\.value)
+      }
+
+      if json {
+        var task: JSONOut = .null
+        if let settings {
+          var members: [(String, JSONOut)] = [
+            ("task", .string(settings.task)), ("max_length", .int(settings.maxLength)),
+          ]
+          if let docStride = settings.docStride { members.append(("doc_stride", .int(docStride))) }
+          if let labels { members.append(("labels", .strings(labels))) }
+          task = .object(members)
+        }
+        let object = JSONOut.object([
+          ("model", .string(directory.path)),
+          ("architecture", .string(architecture)),
+          ("layers", .int(config.hiddenLayerCount)),
+          ("hidden_size", .int(config.hiddenSize)),
+          ("attention_heads", .int(config.attentionHeadCount)),
+          ("intermediate_size", .int(config.intermediateSize)),
+          ("vocabulary_size", .int(config.vocabularySize)),
+          ("max_position_embeddings", .int(config.maxPositionEmbeddings)),
+          ("parameters", .int(parameterCount)),
+          ("task", task),
+          ("backend", .string(backend.rawValue)),
+          ("kernel", .string(kernel)),
+          ("threads", .int(Compute.threadCount)),
+          ("backends_available", .strings(BackendKind.allAvailable.map(\.rawValue))),
+          ("asset_cache", .string(assets.path)),
+        ])
+        Console.out(object.pretty)
+        return
+      }
+      var rows: [(String, String)] = [
+        ("model", directory.path),
+        (
+          "architecture",
+          architecture + (settings == nil ? " (no fine-tuned task: a base checkpoint)" : "")
+        ),
+        (
+          "config",
+          "\(config.hiddenLayerCount) layers, hidden \(config.hiddenSize), "
+            + "\(config.attentionHeadCount) heads, intermediate \(config.intermediateSize), "
+            + "\(config.maxPositionEmbeddings) positions, \(config.hiddenActivation.rawValue)"
+        ),
+        (
+          "parameters",
+          "\(Format.grouped(parameterCount)) (\(Format.millions(parameterCount)); "
+            + "\(dtypes.sorted().joined(separator: ", ")) in model.safetensors)"
+        ),
+        (
+          "tokenizer",
+          "\(tokenizer.vocabulary.count) entries, "
+            + (tokenizer.doLowerCase ? "lower-cased" : "cased")
+            + ", up to \(ModelCheck.positionLimit(config, tokenizer)) tokens"
+        ),
+      ]
+      if let settings {
+        var task = "\(settings.task), max length \(settings.maxLength)"
+        if let docStride = settings.docStride { task += ", doc stride \(docStride)" }
+        if let labels, settings.task.hasSuffix("classification") || settings.task == "tagging" {
+          let shown = labels.prefix(12).joined(separator: ", ")
+          task += "; \(labels.count) labels: \(shown)" + (labels.count > 12 ? ", …" : "")
+        }
+        rows.append(("task", task))
+      }
+      rows.append(
+        (
+          "backend",
+          "\(backend) (kernel \(kernel)), \(Compute.threadCount) threads; built: "
+            + BackendKind.allAvailable.map(\.rawValue).joined(separator: ", ")
+        ))
+      rows.append(
+        (
+          "asset cache",
+          assets.path
+            + (AssetCache.hasDefaultModel ? " (default model present)" : " (no default model)")
+        ))
+      let width = rows.map(\.0.count).max() ?? 0
+      for (key, value) in rows {
+        Console.out(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value)
+      }
+    }
+  }
+}

@@ -1,0 +1,167 @@
+// Options shared by the subcommands: the compute backend and threads, and the
+// model directory, with the checks that turn bad values into clear messages.
+
+import ArgumentParser
+import BERT
+import Foundation
+
+/// `--backend` and `--threads`, taken by every subcommand.
+struct ComputeOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "The compute backend: openblas or swift (default: $BERT_BACKEND, else the fastest built).",
+      valueName: "name"))
+  var backend: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Threads for the kernels and OpenBLAS (default: $BERT_NUM_THREADS, else every core).",
+      valueName: "n"))
+  var threads: Int?
+
+  func validate() throws {
+    if let threads, threads < 1 {
+      throw ValidationError("--threads must be at least 1, got \(threads).")
+    }
+    if let backend, BackendKind(rawValue: backend.lowercased()) == nil {
+      throw ValidationError(
+        "there is no backend named '\(backend)'; use "
+          + BackendKind.allCases.map(\.rawValue).joined(separator: " or ") + ".")
+    }
+  }
+
+  /// Makes the choices the process-wide settings.
+  func apply() throws {
+    if let backend, let kind = BackendKind(rawValue: backend.lowercased()) {
+      try Compute.setBackend(kind)
+    }
+    if let threads { Compute.threadCount = threads }
+  }
+}
+
+/// `--model DIR`, taken by every subcommand that reads a model.
+struct ModelOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "A Hugging Face BERT model directory (default: all-MiniLM-L6-v2 from the asset cache).",
+      valueName: "dir"),
+    completion: .directory)
+  var model: String?
+
+  /// The model directory, checked to be one: see `ModelCheck.directory(_:)`.
+  func directory() throws -> URL { try ModelCheck.directory(model) }
+}
+
+/// Checks on model directories and lengths that the library would otherwise
+/// report later, or trap on.
+enum ModelCheck {
+  /// The files a model directory must hold.
+  static let requiredFiles = ["config.json", "vocab.txt", "model.safetensors"]
+
+  /// The directory named by `--model`, or the default model; throws a message
+  /// that says what is wrong and what to do when it is not a usable BERT directory.
+  static func directory(_ path: String?) throws -> URL {
+    guard let path else {
+      let directory = AssetCache.defaultModelDirectory
+      guard AssetCache.hasDefaultModel else {
+        throw CLIError(
+          "no --model was given, and the default model (all-MiniLM-L6-v2) is not in the asset "
+            + "cache at \(directory.path); fetch it with 'scripts/fetch-assets model' (or run "
+            + "'bert demo', which fetches it), or pass --model DIR")
+      }
+      return directory
+    }
+    let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    try check(url, as: "model directory")
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+    let missing = requiredFiles.filter { !names.contains($0) }
+    if !missing.isEmpty {
+      var message =
+        "\(path) is not a BERT model directory: it has no "
+        + missing.joined(separator: ", ")
+        + " (a Hugging Face BERT directory holds config.json, vocab.txt and model.safetensors)"
+      if missing.contains("model.safetensors") && names.contains("pytorch_model.bin") {
+        message +=
+          "; it has pytorch_model.bin: convert it with transformers' "
+          + "save_pretrained(dir, safe_serialization=True)"
+      }
+      throw CLIError(message)
+    }
+    let configURL = url.appendingPathComponent("config.json")
+    if let data = try? Data(contentsOf: configURL),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let type = object["model_type"] as? String, type.lowercased() != "bert"
+    {
+      throw CLIError(
+        "\(path) holds a '\(type)' model (model_type in config.json), not a BERT model")
+    }
+    return url
+  }
+
+  /// Checks that `url` is an existing, readable directory.
+  static func check(_ url: URL, as what: String) throws {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+      throw CLIError("the \(what) \(url.path) does not exist")
+    }
+    guard isDirectory.boolValue else {
+      throw CLIError("\(url.path) is a file, not a \(what)")
+    }
+    guard FileManager.default.isReadableFile(atPath: url.path),
+      (try? FileManager.default.contentsOfDirectory(atPath: url.path)) != nil
+    else {
+      throw CLIError("cannot read the \(what) \(url.path): permission denied")
+    }
+  }
+
+  /// The longest input `config` and the tokenizer allow, in tokens.
+  static func positionLimit(_ config: BertConfig, _ tokenizer: BertTokenizer?) -> Int {
+    min(config.maxPositionEmbeddings, tokenizer?.modelMaxLength ?? Int.max)
+  }
+
+  /// Checks `--max-length` against the model's positions and the special tokens
+  /// an input needs (`[CLS]` and `[SEP]`, plus one `[SEP]` for a pair).
+  ///
+  /// - Parameter minimum: the least length that leaves room for text (3 for a
+  ///   single text, 4 for a pair, 5 for a question with a passage).
+  /// - Returns: the length, or the model's limit when none was given and `fallback` is nil.
+  static func maxLength(
+    _ value: Int?, fallback: Int?, config: BertConfig, tokenizer: BertTokenizer?, minimum: Int,
+    what: String
+  ) throws -> Int {
+    let limit = positionLimit(config, tokenizer)
+    guard let value else { return min(fallback ?? limit, limit) }
+    guard value <= limit else {
+      let source =
+        config.maxPositionEmbeddings <= (tokenizer?.modelMaxLength ?? Int.max)
+        ? "max_position_embeddings in config.json" : "model_max_length in tokenizer_config.json"
+      throw CLIError(
+        "--max-length \(value) is over the model's limit of \(limit) tokens (\(source))")
+    }
+    guard value >= minimum else {
+      throw CLIError(
+        "--max-length \(value) leaves no room for text: \(what) takes \(minimum - 1) special "
+          + "tokens, so use at least \(minimum)")
+    }
+    return value
+  }
+
+  /// Creates `path` if needed and checks that files can be written in it.
+  static func writableDirectory(_ path: String, option: String) throws -> URL {
+    let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+    let manager = FileManager.default
+    var isDirectory: ObjCBool = false
+    if manager.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+      throw CLIError("\(option) \(path) is a file, not a directory")
+    }
+    do {
+      try manager.createDirectory(at: url, withIntermediateDirectories: true)
+      let probe = url.appendingPathComponent(".write-test-\(UUID().uuidString)")
+      try Data().write(to: probe)
+      try manager.removeItem(at: probe)
+    } catch {
+      throw CLIError("cannot write to the \(option) directory \(path): \(describe(error))")
+    }
+    return url
+  }
+}

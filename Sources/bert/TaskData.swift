@@ -1,0 +1,150 @@
+// The tasks the command knows, and reading their data files with checks that
+// name the task, the expected format and the file.
+
+import ArgumentParser
+import BERT
+import Foundation
+
+/// A fine-tuning task, as named on the command line and in `bert_swift_task`.
+enum TaskName: String, CaseIterable, ExpressibleByArgument {
+  case classification
+  case pairClassification = "pair-classification"
+  case regression
+  case pairRegression = "pair-regression"
+  case tagging
+  case qa
+
+  /// The library's kind for the four text tasks.
+  var textKind: TextTaskKind? { TextTaskKind(rawValue: rawValue) }
+
+  /// The default `--max-length`.
+  var defaultMaxLength: Int { self == .qa ? 384 : 128 }
+
+  /// The least `--max-length` that leaves room for text beside the special tokens.
+  var minimumLength: Int {
+    switch self {
+    case .pairClassification, .pairRegression: 4
+    case .qa: 5
+    default: 3
+    }
+  }
+
+  /// What one input holds, for messages about `--max-length`.
+  var inputDescription: String {
+    switch self {
+    case .pairClassification, .pairRegression: "a pair"
+    case .qa: "a question with its passage"
+    default: "a single text"
+    }
+  }
+
+  /// The transformers class of the head.
+  var architecture: String {
+    switch self {
+    case .tagging: "BertForTokenClassification"
+    case .qa: "BertForQuestionAnswering"
+    default: "BertForSequenceClassification"
+    }
+  }
+
+  /// The accepted data formats, for messages.
+  var formats: String {
+    switch self {
+    case .classification:
+      "CSV, TSV or JSON Lines (.csv, .tsv, .jsonl) with the fields text and label"
+    case .regression:
+      "CSV, TSV or JSON Lines (.csv, .tsv, .jsonl) with the fields text and label (a number)"
+    case .pairClassification:
+      "CSV, TSV or JSON Lines (.csv, .tsv, .jsonl) with the fields text_a, text_b and label"
+    case .pairRegression:
+      "CSV, TSV or JSON Lines (.csv, .tsv, .jsonl) with the fields text_a, text_b and label "
+        + "(a number)"
+    case .tagging:
+      "CoNLL columns (token and tag, a blank line between sentences) or JSON Lines "
+        + "{\"tokens\":[...],\"tags\":[...]}"
+    case .qa: "SQuAD v1.1 JSON (.json)"
+    }
+  }
+}
+
+/// Examples of one task.
+enum TaskExamples {
+  case text([TextExample])
+  case tagged([TaggedSentence])
+  case questions([QAExample])
+
+  var count: Int {
+    switch self {
+    case .text(let examples): examples.count
+    case .tagged(let sentences): sentences.count
+    case .questions(let examples): examples.count
+    }
+  }
+
+  var texts: [TextExample] {
+    if case .text(let examples) = self { return examples }
+    return []
+  }
+
+  var sentences: [TaggedSentence] {
+    if case .tagged(let sentences) = self { return sentences }
+    return []
+  }
+
+  var questions: [QAExample] {
+    if case .questions(let examples) = self { return examples }
+    return []
+  }
+
+  /// Reads a data file of `task`, refusing files whose format cannot be that
+  /// task's before a reader misreads them.
+  ///
+  /// - Parameters:
+  ///   - option: the option that named the file, for messages (`--train`).
+  ///   - model: set when the task comes from a model directory, to say so in messages.
+  static func read(
+    _ path: String, task: TaskName, requireLabels: Bool, option: String, model: String? = nil
+  ) throws -> (TaskExamples, ReadReport) {
+    let url = URL(fileURLWithPath: path)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+      throw CLIError("the \(option) file \(path) does not exist")
+    }
+    guard !isDirectory.boolValue else {
+      throw CLIError("\(option) \(path) is a directory, not a data file")
+    }
+    let ext = url.pathExtension.lowercased()
+    let textExtensions = Set(TextFileFormat.extensions.keys)
+    let fits: Bool
+    switch task {
+    case .tagging: fits = !["csv", "tsv"].contains(ext)
+    case .qa: fits = ext == "json"
+    default: fits = textExtensions.contains(ext)
+    }
+    guard fits else {
+      let whose =
+        model.map { "\($0) holds a \(task.rawValue) model (bert_swift_task in config.json)" }
+        ?? "the task is \(task.rawValue)"
+      throw CLIError(
+        "\(path) does not fit: \(whose), which reads \(task.formats); this file is "
+          + (ext.isEmpty ? "without an extension" : ".\(ext)"))
+    }
+    switch task {
+    case .tagging:
+      let result = try TaggedSentenceReader.read(contentsOf: url, requireTags: requireLabels)
+      return (.tagged(result.examples), result.report)
+    case .qa:
+      let result = try SQuADReader.read(contentsOf: url)
+      return (.questions(result.examples), result.report)
+    default:
+      let result = try TextExampleReader.read(
+        contentsOf: url, task: task.textKind!, requireLabels: requireLabels)
+      return (.text(result.examples), result.report)
+    }
+  }
+}
+
+/// Prints what a reader repaired or skipped, when it did.
+func reportRead(_ report: ReadReport) {
+  if !report.skipped.isEmpty || !report.repaired.isEmpty { Console.err("read \(report)") }
+}

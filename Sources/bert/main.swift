@@ -1,3 +1,0 @@
-import BERT
-
-print("bert: under construction")
