@@ -160,7 +160,7 @@ enum Workloads {
     let model = BertForSequenceClassification(
       bert: BertModel(config: config(shape), hasPooler: true, seed: 1), labelCount: 2)
     let parameters = model.namedParameters
-    let optimizer = BenchAdamW(parameters: parameters, learningRate: 5e-5, weightDecay: 0.01)
+    let optimizer = AdamW(parameters: parameters, learningRate: 5e-5, weightDecay: 0.01)
     let trainable = parameters.map(\.parameter)
     let input = batch(spec)
     let labels = (0..<spec.batch!).map { $0 % 2 }

@@ -70,6 +70,37 @@ public enum Compute {
     }
   }
 
+  nonisolated(unsafe) private static var singleThreadedDepth = 0
+
+  /// The threads one GEMM call may use: ``threadCount``, or 1 inside
+  /// ``withSingleThreadedGEMM(_:)``.
+  public static var gemmThreadCount: Int {
+    lock.withLock { singleThreadedDepth > 0 ? 1 : globalThreadCount }
+  }
+
+  /// Runs `body` with every GEMM call single-threaded (OpenBLAS's too), for
+  /// callers that split many small products across the threads themselves,
+  /// such as attention over (batch, head) pairs. Process-wide while it runs.
+  public static func withSingleThreadedGEMM<R>(_ body: () throws -> R) rethrows -> R {
+    let first = lock.withLock {
+      singleThreadedDepth += 1
+      return singleThreadedDepth == 1
+    }
+    #if OpenBLAS
+      if first { OpenBLASBackend.setThreadCount(1) }
+    #endif
+    defer {
+      let last = lock.withLock {
+        singleThreadedDepth -= 1
+        return singleThreadedDepth == 0
+      }
+      #if OpenBLAS
+        if last { OpenBLASBackend.setThreadCount(threadCount) }
+      #endif
+    }
+    return try body()
+  }
+
   /// A one-line description of the backend, kernel and threads, for logs.
   public static var summary: String {
     "backend \(backendKind) (kernel \(backend.kernelName)), \(threadCount) threads"

@@ -16,7 +16,7 @@ public struct SwiftBackend: Backend {
     SwiftGEMM.sgemm(
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-      threadCount: Compute.threadCount)
+      threadCount: Compute.gemmThreadCount)
   }
 
   public func sgemmBatched(
@@ -30,6 +30,6 @@ public struct SwiftBackend: Backend {
       transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
       a: a, lda: lda, strideA: strideA, b: b, ldb: ldb, strideB: strideB,
       beta: beta, c: c, ldc: ldc, strideC: strideC,
-      batchCount: batchCount, threadCount: Compute.threadCount)
+      batchCount: batchCount, threadCount: Compute.gemmThreadCount)
   }
 }

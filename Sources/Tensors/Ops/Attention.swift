@@ -1,3 +1,5 @@
+import Foundation
+
 // Scaled dot-product multi-head attention as one fused op, and masked fill.
 //
 // B batch, T tokens, H hidden, NH heads, D head size (H = NH·D).
@@ -64,19 +66,29 @@ struct AttentionShape {
 /// | 2 × 512 | 35 / 73 ms       | 30 / 145 ms      | 15.7 ms         |
 ///
 /// OpenBLAS threads every call itself, and two concurrent callers fight over its
-/// thread pool, so ``perGEMM`` is the default.
-enum AttentionSchedule: Sendable {
+/// thread pool, which is why ``perHead`` lost in the table above. Since
+/// ``perHead`` runs its GEMMs single-threaded (``Compute/withSingleThreadedGEMM(_:)``),
+/// it avoids that fight and OpenBLAS's per-call thread hand-off, and it is the
+/// default: on the build machine, with other work running, forward attention
+/// at 8 × 128 took 17–18 ms per head-parallel against 30–45 ms per GEMM
+/// (best cases 12.2 against 14.2 ms). `BERT_ATTENTION_SCHEDULE` picks one for measuring.
+enum AttentionSchedule: String, Sendable {
   /// Parallel over the B·NH (batch, head) pairs, each with its own GEMM calls.
   /// Pays off only with a single-threaded GEMM.
   case perHead
   /// One pair after another, the backend threading each GEMM and the softmax
   /// rows split across threads.
   case perGEMM
+
+  /// `BERT_ATTENTION_SCHEDULE=perHead|perGEMM` (for measuring), else the default.
+  static let initial: AttentionSchedule =
+    ProcessInfo.processInfo.environment["BERT_ATTENTION_SCHEDULE"].flatMap(AttentionSchedule.init)
+    ?? .perHead
 }
 
 extension Tensor {
   /// The schedule the attention op uses; see ``AttentionSchedule``.
-  @TaskLocal static var attentionSchedule = AttentionSchedule.perGEMM
+  @TaskLocal static var attentionSchedule = AttentionSchedule.initial
 
   /// Fused multi-head scaled dot-product attention with an additive key mask
   /// and dropout on the probabilities.
@@ -141,13 +153,15 @@ extension Tensor {
 
     switch attentionSchedule {
     case .perHead:
-      Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
-        let scratch = AttentionScratch(shape: shape)
-        for pair in range {
-          kernel.forward(
-            pair: pair, probabilities: saved.map { $0 + pair * block } ?? scratch.scores,
-            bits: savedBits.map { $0 + pair * shape.wordsPerHead } ?? scratch.bits,
-            dropped: scratch.dropped, output: out, rowsInParallel: false)
+      Compute.withSingleThreadedGEMM {
+        Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
+          let scratch = AttentionScratch(shape: shape)
+          for pair in range {
+            kernel.forward(
+              pair: pair, probabilities: saved.map { $0 + pair * block } ?? scratch.scores,
+              bits: savedBits.map { $0 + pair * shape.wordsPerHead } ?? scratch.bits,
+              dropped: scratch.dropped, output: out, rowsInParallel: false)
+          }
         }
       }
     case .perGEMM:
@@ -189,12 +203,14 @@ extension Tensor {
     let dO = grad.storage.pointer
     switch attentionSchedule {
     case .perHead:
-      Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
-        let scratch = AttentionScratch(shape: shape)
-        for pair in range {
-          kernel.backward(
-            pair: pair, gradOutput: dO, saved: saved, scratch: scratch, targets: targets,
-            rowsInParallel: false)
+      Compute.withSingleThreadedGEMM {
+        Parallel.forEachChunk(shape.pairs, minimumChunk: 1) { range in
+          let scratch = AttentionScratch(shape: shape)
+          for pair in range {
+            kernel.backward(
+              pair: pair, gradOutput: dO, saved: saved, scratch: scratch, targets: targets,
+              rowsInParallel: false)
+          }
         }
       }
     case .perGEMM:
