@@ -72,13 +72,13 @@ enum DemoPlan {
       return [
         DemoTaskPlan(
           task: .classification, data: "sentence polarity (Pang & Lee)", assets: ["polarity"],
-          trainLimit: 600, evalLimit: 400,
+          trainLimit: 500, evalLimit: 400,
           settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 64),
           metric: "accuracy", baselineName: "majority class"),
         DemoTaskPlan(
           task: .pairClassification, data: "QNLI-style pairs from SQuAD", assets: ["squad"],
           trainLimit: 800, evalLimit: 400,
-          settings: settings(epochs: 1, batchSize: 8, learningRate: 1e-4, maxLength: 96),
+          settings: settings(epochs: 1, batchSize: 8, learningRate: 2e-4, maxLength: 96),
           metric: "accuracy", baselineName: "majority class"),
         DemoTaskPlan(
           task: .pairRegression, data: "Lee document similarity (0-5)", assets: ["lee"],
@@ -92,9 +92,9 @@ enum DemoPlan {
           metric: "token_accuracy", baselineName: "most frequent tag"),
         DemoTaskPlan(
           task: .qa, data: "SQuAD v1.1 dev, split by article", assets: ["squad"],
-          trainLimit: 800, evalLimit: 200, maxContextWords: 100,
+          trainLimit: 800, evalLimit: 200, maxContextWords: 90,
           settings: settings(
-            epochs: 1, batchSize: 8, learningRate: 2e-4, maxLength: 192, docStride: 64),
+            epochs: 1, batchSize: 8, learningRate: 2e-4, maxLength: 160, docStride: 64),
           metric: "f1", baselineName: "fixed threshold"),
       ]
     }
@@ -107,7 +107,7 @@ enum DemoPlan {
       DemoTaskPlan(
         task: .pairClassification, data: "QNLI-style pairs from SQuAD", assets: ["squad"],
         trainLimit: 2000, evalLimit: 1000,
-        settings: settings(epochs: 2, batchSize: 16, learningRate: 5e-5, maxLength: 128),
+        settings: settings(epochs: 2, batchSize: 16, learningRate: 1e-4, maxLength: 128),
         metric: "accuracy", baselineName: "majority class"),
       DemoTaskPlan(
         task: .pairRegression, data: "Lee document similarity (0-5)", assets: ["lee"],
