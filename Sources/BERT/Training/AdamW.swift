@@ -133,11 +133,7 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float
   var total = 0.0
   for parameter in parameters {
     guard let grad = parameter.grad else { continue }
-    grad.withUnsafeBufferPointer { values in
-      var sum = 0.0
-      for value in values { sum += Double(value) * Double(value) }
-      total += sum
-    }
+    total += grad.sumOfSquares()
   }
   let norm = Float(total.squareRoot())
   let coefficient = maxNorm / (norm + 1e-6)
@@ -145,7 +141,10 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float
   for parameter in parameters {
     guard var grad = parameter.grad else { continue }
     grad.withUnsafeMutableBufferPointer { values in
-      for index in values.indices { values[index] *= coefficient }
+      let base = values.baseAddress!
+      Parallel.forEachChunk(values.count) { range in
+        for index in range { base[index] *= coefficient }
+      }
     }
     parameter.setGradient(grad)
   }
@@ -165,5 +164,35 @@ public enum TrainingError: Error, CustomStringConvertible {
       "training stopped at step \(step): the \(what) is not finite (NaN or infinity); lower the learning rate or check the data. The last checkpoint is intact."
     case .invalidState(let reason): "cannot resume: \(reason)"
     }
+  }
+}
+
+extension Tensor {
+  /// Σ xᵢ², accumulated in Double per thread chunk (runs of 8 floats summed in
+  /// Float first), for gradient norms.
+  func sumOfSquares() -> Double {
+    let values = storage.pointer
+    let chunks = max(1, min(Compute.threadCount, count / 65_536))
+    let size = (count + chunks - 1) / chunks
+    var partial = [Double](repeating: 0, count: chunks)
+    partial.withUnsafeMutableBufferPointer { sums in
+      let sums = sums.baseAddress!
+      Parallel.forEach(chunks) { chunk in
+        var total = 0.0
+        var index = chunk * size
+        let end = min(count, index + size)
+        while index + 8 <= end {
+          let v = UnsafeRawPointer(values + index).loadUnaligned(as: SIMD8<Float>.self)
+          total += Double((v * v).sum())
+          index += 8
+        }
+        while index < end {
+          total += Double(values[index]) * Double(values[index])
+          index += 1
+        }
+        sums[chunk] = total
+      }
+    }
+    return partial.reduce(0, +)
   }
 }
