@@ -236,6 +236,27 @@ struct Machine: Codable {
     case debugBuild = "debug_build"
   }
 
+  /// Writes `openblas_core` always, as `null` in a build without OpenBLAS: the
+  /// key is part of the JSON contract. Other absent fields are left out.
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(cpu, forKey: .cpu)
+    try container.encode(cores, forKey: .cores)
+    if let openblasCore {
+      try container.encode(openblasCore, forKey: .openblasCore)
+    } else {
+      try container.encodeNil(forKey: .openblasCore)
+    }
+    try container.encode(date, forKey: .date)
+    try container.encodeIfPresent(peakGflops, forKey: .peakGflops)
+    try container.encodeIfPresent(peakGflopsByThreads, forKey: .peakGflopsByThreads)
+    try container.encodeIfPresent(peakMethod, forKey: .peakMethod)
+    try container.encodeIfPresent(loadAverage, forKey: .loadAverage)
+    try container.encodeIfPresent(threads, forKey: .threads)
+    try container.encodeIfPresent(quick, forKey: .quick)
+    try container.encodeIfPresent(debugBuild, forKey: .debugBuild)
+  }
+
   /// This machine now: CPU model from /proc/cpuinfo, cores, OpenBLAS core, date, load.
   static func current(threads: Int, quick: Bool, debugBuild: Bool) -> Machine {
     var cpu = "unknown"
