@@ -47,7 +47,7 @@ func reportingErrors(_ command: String, _ body: () throws -> Void) throws {
 func describe(_ error: any Error) -> String {
   if let cocoa = error as? CocoaError { return foundationMessage(cocoa as NSError) }
   if type(of: error) is NSError.Type { return foundationMessage(error as NSError) }
-  if let error = error as? CustomStringConvertible { return error.description }
+  if let error = error as Any as? CustomStringConvertible { return error.description }
   return foundationMessage(error as NSError)
 }
 

@@ -19,10 +19,16 @@ struct Encode: ParsableCommand {
       does for all-MiniLM-L6-v2, whose embeddings are meant to be compared by cosine \
       similarity. cls takes the [CLS] state, pooler the pooler's tanh(dense([CLS])).
 
+      --whiten FILE whitens the embeddings (mean removed, covariance made the \
+      identity, which often helps cosine similarity): with the whitening saved in FILE, \
+      or, when FILE does not exist, with one fitted on this input (two texts at least) \
+      and saved to FILE for later runs.
+
       Examples:
         echo "A cat sat on the mat." | bert encode
         bert encode --pooling cls --batch-size 64 < sentences.txt > vectors.jsonl
         echo "The first token" | bert encode --pooling none --max-length 16
+        bert encode --whiten whitening.safetensors < corpus.txt > whitened.jsonl
       """)
 
   @OptionGroup var compute: ComputeOptions
@@ -41,8 +47,26 @@ struct Encode: ParsableCommand {
   @Flag(help: "Each line holds two texts separated by one TAB, encoded as one pair.")
   var pair = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Whiten the embeddings with the whitening saved in this file; when it does not exist, "
+        + "fit one on the input and save it there.", valueName: "file"))
+  var whiten: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "With --whiten, when fitting: keep this many dimensions (default: all).", valueName: "n"))
+  var whitenDimensions: Int?
+
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
+    if whiten != nil && pooling == .none {
+      throw ValidationError(
+        "--whiten applies to pooled embeddings; use --pooling cls, mean or pooler.")
+    }
+    if let whitenDimensions, whitenDimensions < 1 {
+      throw ValidationError("--whiten-dimensions must be at least 1.")
+    }
   }
 
   func run() throws {
@@ -59,6 +83,11 @@ struct Encode: ParsableCommand {
         minimum: pair ? 4 : 3, what: pair ? "a pair" : "a single text")
       let input = try InputLines.standardInput(example: "echo 'some text' | bert encode")
       let (texts, seconds) = pair ? try input.pairs() : (input.lines, [])
+      if let whiten {
+        try runWhitened(
+          whiten, pipeline: pipeline, texts: texts, pairs: pair ? seconds : nil, limit: limit)
+        return
+      }
 
       // Texts of similar length share a batch (less padding); output keeps input order.
       let window = batchSize * 16

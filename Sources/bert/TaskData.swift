@@ -146,5 +146,8 @@ enum TaskExamples {
 
 /// Prints what a reader repaired or skipped, when it did.
 func reportRead(_ report: ReadReport) {
+  var report = report
+  report.skipped = report.skipped.filter { $0.value > 0 }
+  report.repaired = report.repaired.filter { $0.value > 0 }
   if !report.skipped.isEmpty || !report.repaired.isEmpty { Console.err("read \(report)") }
 }

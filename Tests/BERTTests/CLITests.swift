@@ -120,6 +120,35 @@ import Testing
     }
   }
 
+  @Test func encodeWhitensWithAFittedOrASavedWhitening() throws {
+    let file = H.temporaryDirectory("whitening").appendingPathExtension("safetensors")
+    defer { try? FileManager.default.removeItem(at: file) }
+    let texts = "the cat sat\na dog\nhello world\nthe movie was good\na sad day\n"
+    let fitted = try H.run(
+      ["encode", "--model", H.tinyModel, "--whiten", file.path, "--whiten-dimensions", "3"],
+      stdin: texts)
+    #expect(fitted.status == 0, "\(fitted.stderr)")
+    #expect(fitted.stderr.contains("fitted a whitening on 5 texts"))
+    let vectors = try fitted.jsonLines().map { try #require($0["embedding"] as? [Double]) }
+    try #require(vectors.count == 5 && vectors.allSatisfy { $0.count == 3 })
+    // On the texts it was fitted on, each kept dimension has mean 0 and variance 1.
+    for d in 0..<3 {
+      let values = vectors.map { $0[d] }
+      let mean = values.reduce(0, +) / 5
+      let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4
+      #expect(abs(mean) < 1e-3 && abs(variance - 1) < 1e-2, "dimension \(d)")
+    }
+    // The saved whitening gives the same vector to the same text later.
+    let applied = try H.run(
+      ["encode", "--model", H.tinyModel, "--whiten", file.path], stdin: "the cat sat\n")
+    #expect(applied.status == 0, "\(applied.stderr)")
+    let again = try #require(try applied.jsonLines().first?["embedding"] as? [Double])
+    #expect(zip(again, vectors[0]).allSatisfy { abs($0 - $1) < 1e-3 })
+    try Self.expectError(
+      ["encode", "--model", H.tinyModel, "--whiten", H.temporaryDirectory().path],
+      stdin: "one text\n", "fitting a whitening needs at least two texts")
+  }
+
   // MARK: - finetune, evaluate, predict for every task
 
   @Test func classificationEndToEnd() throws {
