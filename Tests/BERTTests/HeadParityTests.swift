@@ -88,6 +88,40 @@ import Testing
     }
   }
 
+  /// The d2l variant: a new MLP on the `[CLS]` state instead of the pooler,
+  /// against the fixture script's PyTorch module of the same definition.
+  @Test(arguments: BackendKind.allAvailable)
+  func sequenceClassificationWithMLPOnCLS(_ backend: BackendKind) throws {
+    let (directory, reference, batch) = try Self.load("sequence-classification-cls-mlp")
+    let (model, report) = try BertForSequenceClassification.load(directory: directory)
+    #expect(!report.hasProblems && report.newlyInitialized.isEmpty)
+    #expect(model.head == .clsMLP && model.bert.pooler == nil && model.labelCount == 3)
+    try Compute.withBackend(backend) {
+      var context = ForwardContext(isTraining: true, seed: 0)
+      let logits = model(batch, context: &context)  // [3, 3]
+      expectClose(logits, try reference.tensor(named: "logits"), rtol: 0, atol: 1e-5, "logits:")
+      let loss = sequenceClassificationLoss(logits: logits, labels: try reference.ints("labels"))
+      expectClose(
+        [loss.item], (try reference.tensor(named: "loss")).scalars, rtol: 1e-5, atol: 1e-6, "loss:")
+      loss.backward()
+      try expectGradientsMatch(model, reference: reference, rtol: 1e-4)
+    }
+  }
+
+  /// A fine-tuned head is not silently reused as the other kind.
+  @Test func aFineTunedHeadOfTheOtherKindIsRefused() throws {
+    for (name, requested) in [
+      ("sequence-classification", SequenceClassifierHead.clsMLP),
+      ("sequence-classification-cls-mlp", .pooler),
+    ] {
+      let error = #expect(throws: CheckpointError.self) {
+        try BertForSequenceClassification.load(
+          directory: ModelFixtures.url("tiny-bert/heads/\(name)"), head: requested)
+      }
+      #expect("\(error!)".contains("not a \(requested.rawValue) one"), "\(error!)")
+    }
+  }
+
   /// A new head on a base checkpoint: the encoder loads, the head is reported
   /// as newly initialised, and the pooler of a poolerless head is skipped.
   @Test func newHeadsOnTheBaseCheckpoint() throws {
@@ -100,5 +134,13 @@ import Testing
     #expect(!qaReport.hasProblems)
     #expect(qaReport.ignored.sorted() == ["pooler.dense.bias", "pooler.dense.weight"])
     #expect(qaReport.newlyInitialized.sorted() == ["qa_outputs.bias", "qa_outputs.weight"])
+    let (mlp, mlpReport) = try BertForSequenceClassification.load(
+      directory: ModelFixtures.tinyModel, labelCount: 2, head: .clsMLP)
+    #expect(!mlpReport.hasProblems && mlp.head == .clsMLP)
+    #expect(mlpReport.ignored.sorted() == ["pooler.dense.bias", "pooler.dense.weight"])
+    #expect(
+      mlpReport.newlyInitialized.sorted() == [
+        "classifier.bias", "classifier.weight", "pre_classifier.bias", "pre_classifier.weight",
+      ])
   }
 }

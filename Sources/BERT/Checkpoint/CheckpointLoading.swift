@@ -48,6 +48,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
   case safetensors(SafeTensorsError)
   /// The checkpoint does not fit the model.
   case incompatible(file: String, report: CheckpointLoadReport)
+  /// The checkpoint holds a fine-tuned head of another kind than the one asked for.
+  case headMismatch(file: String, holds: String, requested: String)
 
   public var description: String {
     switch self {
@@ -57,6 +59,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case .safetensors(let error): "\(error)"
     case .incompatible(let file, let report):
       "\(file) does not fit the model (\(report)). Pass allowingProblems to load anyway with fresh weights where missing."
+    case .headMismatch(let file, let holds, let requested):
+      "\(file) holds a fine-tuned \(holds) head, not a \(requested) one; start from a base checkpoint for a new head"
     }
   }
 }

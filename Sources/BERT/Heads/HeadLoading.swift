@@ -10,16 +10,33 @@ extension BertForSequenceClassification {
   /// - Parameters:
   ///   - labelCount: the number of outputs for a new head on a base checkpoint;
   ///     nil takes `num_labels` from `config.json`.
+  ///   - head: the layers before `classifier`; nil takes the head the
+  ///     checkpoint holds (`cls-mlp` when it has `pre_classifier.*`), else the
+  ///     pooler. A fine-tuned checkpoint of the other kind is refused.
   /// - Returns: the model and what loading found; a new head is reported as
   ///   newly initialised, not as missing.
   public static func load(
-    directory: URL, labelCount: Int? = nil, seed: UInt64 = 0, allowingProblems: Bool = false
+    directory: URL, labelCount: Int? = nil, head: SequenceClassifierHead? = nil,
+    seed: UInt64 = 0, allowingProblems: Bool = false
   ) throws -> (model: BertForSequenceClassification, report: CheckpointLoadReport) {
-    try loadHead(directory, allowingProblems: allowingProblems, expectedNew: ["classifier."]) {
-      config, _ in
-      BertForSequenceClassification(
-        bert: BertModel(config: config, hasPooler: true, seed: seed),
-        labelCount: labelCount ?? config.headLabelCount ?? 2, seed: seed &+ 1)
+    try loadHead(
+      directory, allowingProblems: allowingProblems,
+      expectedNew: ["classifier.", "pre_classifier."]
+    ) { config, file, path in
+      let holdsMLP = file.names.contains { $0.hasSuffix("pre_classifier.weight") }
+      let holdsClassifier = file.names.contains {
+        $0 == "classifier.weight" || $0.hasSuffix(".classifier.weight")
+      }
+      let held: SequenceClassifierHead? =
+        holdsMLP ? .clsMLP : holdsClassifier ? .pooler : nil
+      if let head, let held, head != held {
+        throw CheckpointError.headMismatch(
+          file: path, holds: held.rawValue, requested: head.rawValue)
+      }
+      let chosen = head ?? held ?? .pooler
+      return BertForSequenceClassification(
+        bert: BertModel(config: config, hasPooler: chosen == .pooler, seed: seed),
+        labelCount: labelCount ?? config.headLabelCount ?? 2, head: chosen, seed: seed &+ 1)
     }
   }
 }
@@ -31,7 +48,7 @@ extension BertForTokenClassification {
     directory: URL, labelCount: Int? = nil, seed: UInt64 = 0, allowingProblems: Bool = false
   ) throws -> (model: BertForTokenClassification, report: CheckpointLoadReport) {
     try loadHead(directory, allowingProblems: allowingProblems, expectedNew: ["classifier."]) {
-      config, _ in
+      config, _, _ in
       BertForTokenClassification(
         bert: BertModel(config: config, hasPooler: false, seed: seed),
         labelCount: labelCount ?? config.headLabelCount ?? 2, seed: seed &+ 1)
@@ -46,7 +63,7 @@ extension BertForQuestionAnswering {
     directory: URL, seed: UInt64 = 0, allowingProblems: Bool = false
   ) throws -> (model: BertForQuestionAnswering, report: CheckpointLoadReport) {
     try loadHead(directory, allowingProblems: allowingProblems, expectedNew: ["qa_outputs."]) {
-      config, _ in
+      config, _, _ in
       BertForQuestionAnswering(
         bert: BertModel(config: config, hasPooler: false, seed: seed), seed: seed &+ 1)
     }
@@ -56,10 +73,10 @@ extension BertForQuestionAnswering {
 /// Opens a model directory, builds a head with `make`, and fills it.
 func loadHead<Head: Layer>(
   _ directory: URL, allowingProblems: Bool, expectedNew: [String],
-  make: (BertConfig, SafeTensorsFile) -> Head
+  make: (BertConfig, SafeTensorsFile, String) throws -> Head
 ) throws -> (model: Head, report: CheckpointLoadReport) {
   let (config, file, path) = try openModelDirectory(directory)
-  let head = make(config, file)
+  let head = try make(config, file, path)
   let report = try CheckpointLoader.load(
     head, from: file, path: path, expectedNew: expectedNew, allowingProblems: allowingProblems)
   return (head, report)
