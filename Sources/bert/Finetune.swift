@@ -21,6 +21,8 @@ struct HyperParameters {
   var maxSteps: Int?
   var lengthBucketing = false
   var labelAllTokens = false
+  /// Text tasks: the layers before the classifier; nil keeps the model's own.
+  var classifierHead: SequenceClassifierHead?
 
   var trainingOptions: TrainingOptions {
     var options = TrainingOptions()
@@ -57,8 +59,9 @@ func makeTask(
   default:
     return try TextClassificationTask(
       kind: name.textKind!, directory: directory, train: train.texts,
-      evaluation: evaluation?.texts ?? [], maxLength: settings.maxLength, seed: settings.seed,
-      trainSource: trainSource, evaluationSource: evaluationSource)
+      evaluation: evaluation?.texts ?? [], maxLength: settings.maxLength,
+      head: settings.classifierHead, seed: settings.seed, trainSource: trainSource,
+      evaluationSource: evaluationSource)
   }
 }
 
@@ -137,6 +140,13 @@ struct Finetune: ParsableCommand {
   var lengthBucketing = false
   @Flag(help: "tagging: label every sub-token of a word, not only the first.") var labelAllTokens =
     false
+  @Option(
+    help: ArgumentHelp(
+      "Text tasks: 'pooler' (Hugging Face's BertForSequenceClassification: pooler, dropout, "
+        + "classifier) or 'cls-mlp' (d2l's: a new hidden layer with ReLU on the [CLS] state, "
+        + "dropout, classifier; this package alone reads it back). Default: pooler.",
+      valueName: "head"))
+  var classifierHead: SequenceClassifierHead?
 
   func validate() throws {
     let checks: [(Bool, String)] = [
@@ -149,6 +159,10 @@ struct Finetune: ParsableCommand {
       (gradientAccumulation >= 1, "--gradient-accumulation must be at least 1"),
       (maxSteps.map { $0 >= 1 } ?? true, "--max-steps must be at least 1"),
       ((docStride ?? 1) >= 1, "--doc-stride must be at least 1"),
+      (
+        classifierHead == nil || task.textKind != nil,
+        "--classifier-head applies to the classification and regression tasks"
+      ),
       (maxAnswerLength >= 1, "--max-answer-length must be at least 1"),
     ]
     for (ok, message) in checks where !ok { throw ValidationError(message + ".") }
@@ -171,7 +185,8 @@ struct Finetune: ParsableCommand {
         warmupRatio: warmupRatio, weightDecay: weightDecay, maxGradientNorm: maxGradNorm,
         gradientAccumulation: gradientAccumulation,
         maxAnswerLength: maxAnswerLength, seed: seed, maxSteps: maxSteps,
-        lengthBucketing: lengthBucketing, labelAllTokens: labelAllTokens)
+        lengthBucketing: lengthBucketing, labelAllTokens: labelAllTokens,
+        classifierHead: classifierHead)
       settings.maxLength = try ModelCheck.maxLength(
         maxLength, fallback: task.defaultMaxLength, config: config, tokenizer: tokenizer,
         minimum: task.minimumLength, what: task.inputDescription)
@@ -256,3 +271,5 @@ struct Finetune: ParsableCommand {
     Console.out(JSONOut.object(members).pretty)
   }
 }
+
+extension SequenceClassifierHead: ExpressibleByArgument {}

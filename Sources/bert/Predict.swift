@@ -60,7 +60,7 @@ struct Predict: ParsableCommand {
       switch model.head {
       case .text(let task): try predictTexts(task, model: model)
       case .tagging(let task): try predictTags(task)
-      case .qa(let task): try predictAnswers(task)
+      case .questionAnswering(let task): try predictAnswers(task)
       }
     }
   }
@@ -110,10 +110,10 @@ struct Predict: ParsableCommand {
         predictions.map { prediction in
           if let label = prediction.label {
             let probabilities = (prediction.probabilities ?? [:])
-              .map { (model.modelLabel($0.key), $0.value) }
+              .map { ($0.key, $0.value) }
               .sorted { $0.0 < $1.0 }
             return JSONOut.object([
-              ("label", .string(model.modelLabel(label))),
+              ("label", .string(label)),
               ("probabilities", .object(probabilities.map { ($0.0, .double(Self.round($0.1))) })),
             ]).compact
           }

@@ -73,6 +73,47 @@ import Testing
       maxLength: 16)
     let rescored = try reloaded.score(Self.sentimentExamples(64, seed: 2), source: "evaluation")
     #expect(rescored.metrics == result.best?.metrics)
+    // Opened as its task, with no training data: the same scores.
+    guard case .text(let opened) = try FineTunedTask.open(directory: output) else {
+      Issue.record("not opened as a text task")
+      return
+    }
+    let scoredAgain = try opened.score(Self.sentimentExamples(64, seed: 2), source: "evaluation")
+    #expect(scoredAgain.metrics == result.best?.metrics)
+  }
+
+  /// The d2l head (an MLP on the `[CLS]` state, no pooler) learns the same
+  /// task, and its directory reloads as that head with the same scores.
+  @Test func classificationWithTheMLPHeadLearnsAndReloads() throws {
+    let task = try TextClassificationTask(
+      kind: .classification, directory: Self.base, train: Self.sentimentExamples(128, seed: 1),
+      evaluation: Self.sentimentExamples(64, seed: 2), maxLength: 16, head: .clsMLP)
+    #expect(task.model.head == .clsMLP)
+    let output = Self.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: output) }
+    let result = try Trainer(options: Self.options(epochs: 8), output: output).fit(task)
+    let accuracy = try #require(result.best?.metrics["accuracy"])
+    #expect(accuracy >= 0.95, "accuracy \(accuracy) after \(result.steps) steps")
+    let settings = try #require(try TaskSettings.read(directory: output))
+    #expect(settings.classifierHead == "cls-mlp")
+    let reloaded = try TextClassificationTask(
+      kind: .classification, directory: output, train: Self.sentimentExamples(128, seed: 1),
+      maxLength: 16)
+    #expect(reloaded.model.head == .clsMLP)
+    let rescored = try reloaded.score(Self.sentimentExamples(64, seed: 2), source: "evaluation")
+    #expect(rescored.metrics == result.best?.metrics)
+  }
+
+  /// Settings that cannot work are reported as such, not as a failed resume.
+  @Test func aMaxLengthBeyondThePositionsIsASettingError() throws {
+    let error = #expect(throws: TrainingError.self) {
+      try TextClassificationTask(
+        kind: .classification, directory: Self.base, train: Self.sentimentExamples(4, seed: 1),
+        maxLength: 100_000)
+    }
+    let message = "\(error!)"
+    #expect(
+      message.contains("max length 100000 exceeds") && !message.contains("resume"), "\(message)")
   }
 
   /// A score that needs both texts: the value of the number word in the first

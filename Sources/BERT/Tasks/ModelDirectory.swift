@@ -14,6 +14,8 @@ public struct TaskSettings: Codable, Sendable, Equatable {
   public var maxAnswerLength: Int?
   /// Tagging: whether every sub-token is labelled (B-X becoming I-X), not only the first.
   public var labelAllTokens: Bool?
+  /// Text tasks: `cls-mlp` for the MLP head on `[CLS]`; nil for the pooler head.
+  public var classifierHead: String?
 
   enum CodingKeys: String, CodingKey {
     case task
@@ -21,17 +23,19 @@ public struct TaskSettings: Codable, Sendable, Equatable {
     case docStride = "doc_stride"
     case maxAnswerLength = "max_answer_length"
     case labelAllTokens = "label_all_tokens"
+    case classifierHead = "classifier_head"
   }
 
   public init(
     task: String, maxLength: Int, docStride: Int? = nil, maxAnswerLength: Int? = nil,
-    labelAllTokens: Bool? = nil
+    labelAllTokens: Bool? = nil, classifierHead: String? = nil
   ) {
     self.task = task
     self.maxLength = maxLength
     self.docStride = docStride
     self.maxAnswerLength = maxAnswerLength
     self.labelAllTokens = labelAllTokens
+    self.classifierHead = classifierHead
   }
 
   /// The settings in a model directory's `config.json`, or nil for a plain checkpoint.

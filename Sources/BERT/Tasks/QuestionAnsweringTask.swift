@@ -36,7 +36,7 @@ public final class QuestionAnsweringTask: FineTuningTask {
     model = try BertForQuestionAnswering.load(directory: directory, seed: seed).model
     self.maxLength = try checkedMaxLength(maxLength, model.bert.config, minimum: 5)
     guard docStride > 0, docStride < maxLength else {
-      throw TrainingError.invalidState(
+      throw TrainingError.invalidSetting(
         "doc stride \(docStride) must be positive and below the max length \(maxLength)")
     }
     self.docStride = docStride

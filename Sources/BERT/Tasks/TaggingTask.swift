@@ -23,15 +23,25 @@ public final class TaggingTask: FineTuningTask {
   private let evaluation: [TaggedSentence]
   private let evaluationSource: String
 
+  /// A new tagging head on the model in `directory` (a base checkpoint or a fine-tuned one).
+  ///
+  /// - Parameters:
+  ///   - train: tagged sentences; their tags fix the tag set (sorted) unless
+  ///     `labels` is given.
+  ///   - evaluation: held-out sentences scored after each epoch; may be empty.
+  ///   - maxLength: tokens per sequence, special tokens included.
+  ///   - labels: the tags in output order (a fine-tuned model's `id2label`);
+  ///     nil takes the sorted tags of `train`.
   public init(
     directory: URL, train: [TaggedSentence], evaluation: [TaggedSentence] = [],
-    maxLength: Int = 128, labelAllTokens: Bool = false, seed: UInt64 = 42,
-    trainSource: String = "train", evaluationSource: String = "evaluation"
+    maxLength: Int = 128, labelAllTokens: Bool = false, labels: LabelSet? = nil,
+    seed: UInt64 = 42, trainSource: String = "train", evaluationSource: String = "evaluation"
   ) throws {
     let tokenizer = try BertTokenizer(directory: directory)
     self.tokenizer = tokenizer
     sourceDirectory = directory
-    labels = LabelSet(sentences: train)
+    let labels = labels ?? LabelSet(sentences: train)
+    self.labels = labels
     model = try BertForTokenClassification.load(
       directory: directory, labelCount: labels.count, seed: seed
     ).model
@@ -42,7 +52,6 @@ public final class TaggingTask: FineTuningTask {
       WordAlignedEncoding(words: $0.tokens, tokenizer: tokenizer, maxLength: maxLength)
     }
     self.train = encoded
-    let labels = labels
     trainLabels = zip(encoded, tagIDs).map { encoding, tags in
       encoding.wordIndices.enumerated().map { position, word -> Int in
         guard let word else { return ignoredLabel }

@@ -24,21 +24,28 @@ public final class TextClassificationTask: FineTuningTask {
   /// A new head on the model in `directory` (a base checkpoint or a fine-tuned one).
   ///
   /// - Parameters:
-  ///   - train: labelled examples; their labels fix the label set (sorted).
+  ///   - train: labelled examples; their labels fix the label set (sorted)
+  ///     unless `labels` is given.
   ///   - evaluation: held-out examples scored after each epoch; may be empty.
   ///   - maxLength: tokens per sequence, special tokens included.
+  ///   - labels: the label names in output order (a fine-tuned model's
+  ///     `id2label`); nil takes the sorted labels of `train`.
+  ///   - head: the pooler head (Hugging Face's) or the MLP on `[CLS]` (d2l's);
+  ///     nil keeps a fine-tuned directory's head and takes the pooler on a base
+  ///     checkpoint.
   public init(
     kind: TextTaskKind, directory: URL, train: [TextExample], evaluation: [TextExample] = [],
-    maxLength: Int = 128, seed: UInt64 = 42, trainSource: String = "train",
-    evaluationSource: String = "evaluation"
+    maxLength: Int = 128, labels: LabelSet? = nil, head: SequenceClassifierHead? = nil,
+    seed: UInt64 = 42,
+    trainSource: String = "train", evaluationSource: String = "evaluation"
   ) throws {
     self.kind = kind
     tokenizer = try BertTokenizer(directory: directory)
     sourceDirectory = directory
-    let labelSet = kind.isRegression ? nil : LabelSet(examples: train)
-    labels = labelSet
+    let labelSet = kind.isRegression ? nil : labels ?? LabelSet(examples: train)
+    self.labels = labelSet
     model = try BertForSequenceClassification.load(
-      directory: directory, labelCount: labelSet?.count ?? 1, seed: seed
+      directory: directory, labelCount: labelSet?.count ?? 1, head: head, seed: seed
     ).model
     self.maxLength = try checkedMaxLength(
       maxLength, model.bert.config, minimum: kind.isPair ? 4 : 3)
@@ -153,7 +160,9 @@ public final class TextClassificationTask: FineTuningTask {
       config: model.bert.config, architecture: "BertForSequenceClassification",
       labels: labels?.labels ?? ["LABEL_0"],
       problemType: labels == nil ? "regression" : "single_label_classification",
-      settings: TaskSettings(task: kind.rawValue, maxLength: maxLength),
+      settings: TaskSettings(
+        task: kind.rawValue, maxLength: maxLength,
+        classifierHead: model.head == .pooler ? nil : model.head.rawValue),
       parameters: model.namedParameters, tokenizerSource: sourceDirectory, to: directory)
   }
 }
@@ -172,12 +181,12 @@ public struct TextPrediction: Codable, Sendable, Equatable {
 /// the special tokens it must hold.
 func checkedMaxLength(_ maxLength: Int, _ config: BertConfig, minimum: Int) throws -> Int {
   guard maxLength <= config.maxPositionEmbeddings else {
-    throw TrainingError.invalidState(
+    throw TrainingError.invalidSetting(
       "max length \(maxLength) exceeds the model's \(config.maxPositionEmbeddings) positions (max_position_embeddings)"
     )
   }
   guard maxLength >= minimum else {
-    throw TrainingError.invalidState(
+    throw TrainingError.invalidSetting(
       "max length \(maxLength) leaves no room for text beside the \(minimum - 1) special tokens")
   }
   return maxLength

@@ -157,12 +157,16 @@ public enum TrainingError: Error, CustomStringConvertible {
   case nonFinite(what: String, step: Int)
   /// A saved training state cannot be used.
   case invalidState(String)
+  /// A setting cannot work: a max length beyond the model's positions, a
+  /// non-positive batch size, no training examples.
+  case invalidSetting(String)
 
   public var description: String {
     switch self {
     case .nonFinite(let what, let step):
       "training stopped at step \(step): the \(what) is not finite (NaN or infinity); lower the learning rate or check the data. The last checkpoint is intact."
     case .invalidState(let reason): "cannot resume: \(reason)"
+    case .invalidSetting(let reason): reason
     }
   }
 }

@@ -237,10 +237,10 @@ public final class Trainer {
 
   private func validate(_ task: some FineTuningTask) throws {
     guard task.trainingFeatureCount > 0 else {
-      throw TrainingError.invalidState("there are no training examples")
+      throw TrainingError.invalidSetting("there are no training examples")
     }
     guard options.batchSize > 0, options.gradientAccumulation > 0, options.epochs > 0 else {
-      throw TrainingError.invalidState(
+      throw TrainingError.invalidSetting(
         "batch size, gradient accumulation and epochs must be positive")
     }
   }
