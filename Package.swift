@@ -46,7 +46,8 @@ let package = Package(
     // MARK: - Executables
     .executableTarget(
       name: "bert",
-      dependencies: ["BERT", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["BERT", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      exclude: ["README.md"]),
     .executableTarget(
       name: "BertBench",
       dependencies: [
@@ -62,7 +63,9 @@ let package = Package(
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
 
     // MARK: - Tests
-    .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+    .target(
+      name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport",
+      exclude: ["README.md"]),
     .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
     .testTarget(
       name: "BERTTests",
