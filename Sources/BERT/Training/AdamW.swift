@@ -11,13 +11,22 @@ import Foundation
 ///
 /// It uses bias correction (the 1 − βᵗ terms), as PyTorch and Hugging Face do.
 public final class AdamW {
-  /// One parameter's optimiser state: first and second moments.
-  struct Slot {
+  /// One parameter's optimiser state: first and second moments. A class, so
+  /// that an update writes the parameter and both moments in place.
+  final class Slot {
     let parameter: Parameter
     let key: String
     let decays: Bool
     var firstMoment: Tensor  // shape of the parameter
     var secondMoment: Tensor  // shape of the parameter
+
+    init(parameter: Parameter, key: String, decays: Bool) {
+      self.parameter = parameter
+      self.key = key
+      self.decays = decays
+      firstMoment = Tensor(zeros: parameter.value.shape)
+      secondMoment = Tensor(zeros: parameter.value.shape)
+    }
   }
 
   public var learningRate: Float
@@ -27,7 +36,7 @@ public final class AdamW {
   public let weightDecay: Float
   /// The number of updates applied so far.
   public private(set) var step: Int = 0
-  var slots: [Slot]
+  let slots: [Slot]
 
   /// An optimiser over `parameters`, keyed by checkpoint name. Parameters whose
   /// key ends in `bias`, or that belong to a LayerNorm, get no weight decay.
@@ -41,10 +50,7 @@ public final class AdamW {
     self.epsilon = epsilon
     self.weightDecay = weightDecay
     slots = parameters.map { key, parameter in
-      Slot(
-        parameter: parameter, key: key, decays: AdamW.decays(key),
-        firstMoment: Tensor(zeros: parameter.value.shape),
-        secondMoment: Tensor(zeros: parameter.value.shape))
+      Slot(parameter: parameter, key: key, decays: AdamW.decays(key))
     }
   }
 
@@ -61,17 +67,15 @@ public final class AdamW {
     let correction1 = 1 - pow(beta1, t)
     let correction2 = 1 - pow(beta2, t)
     let (lr, b1, b2, eps) = (learningRate, beta1, beta2, epsilon)
-    for index in slots.indices {
-      guard let grad = slots[index].parameter.grad else { continue }
-      let decay = slots[index].decays ? lr * weightDecay : 0
-      var value = slots[index].parameter.value
-      var firstMoment = slots[index].firstMoment
-      var secondMoment = slots[index].secondMoment
+    for slot in slots {
+      guard let grad = slot.parameter.grad else { continue }
+      let decay = slot.decays ? lr * weightDecay : 0
       let g = grad.storage.pointer
-      let count = value.count
-      value.withUnsafeMutableBufferPointer { p in
-        firstMoment.withUnsafeMutableBufferPointer { m in
-          secondMoment.withUnsafeMutableBufferPointer { v in
+      let count = grad.count
+      // In place: the parameter and its moments are not shared, so nothing is copied.
+      slot.parameter.value.withUnsafeMutableBufferPointer { p in
+        slot.firstMoment.withUnsafeMutableBufferPointer { m in
+          slot.secondMoment.withUnsafeMutableBufferPointer { v in
             let (p, m, v) = (p.baseAddress!, m.baseAddress!, v.baseAddress!)
             Parallel.forEachChunk(count) { range in
               for i in range {
@@ -86,9 +90,6 @@ public final class AdamW {
           }
         }
       }
-      slots[index].firstMoment = firstMoment
-      slots[index].secondMoment = secondMoment
-      slots[index].parameter.value = value
     }
   }
 
@@ -106,18 +107,18 @@ public final class AdamW {
 
   /// Restores the moments and the step count saved by ``stateTensors`` and ``step``.
   public func restore(step: Int, tensors: [String: Tensor]) throws(TrainingError) {
-    for index in slots.indices {
-      let key = slots[index].key
+    for slot in slots {
+      let key = slot.key
       guard let first = tensors["exp_avg.\(key)"], let second = tensors["exp_avg_sq.\(key)"] else {
         throw .invalidState("the optimiser state lacks the moments of \(key)")
       }
-      let shape = slots[index].parameter.value.shape
+      let shape = slot.parameter.value.shape
       guard first.shape == shape, second.shape == shape else {
         throw .invalidState(
           "the optimiser state of \(key) has shape \(first.shape), expected \(shape)")
       }
-      slots[index].firstMoment = first
-      slots[index].secondMoment = second
+      slot.firstMoment = first
+      slot.secondMoment = second
     }
     self.step = step
   }
@@ -138,16 +139,7 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float
   let norm = Float(total.squareRoot())
   let coefficient = maxNorm / (norm + 1e-6)
   guard norm.isFinite, coefficient < 1 else { return norm }
-  for parameter in parameters {
-    guard var grad = parameter.grad else { continue }
-    grad.withUnsafeMutableBufferPointer { values in
-      let base = values.baseAddress!
-      Parallel.forEachChunk(values.count) { range in
-        for index in range { base[index] *= coefficient }
-      }
-    }
-    parameter.setGradient(grad)
-  }
+  for parameter in parameters { parameter.scaleGradient(by: coefficient) }
   return norm
 }
 

@@ -89,6 +89,17 @@ public final class Parameter: @unchecked Sendable {
   /// Clears the accumulated gradient.
   public func zeroGradient() { grad = nil }
 
+  /// Multiplies the accumulated gradient by `factor` in place (gradient clipping).
+  public func scaleGradient(by factor: Float) {
+    guard grad != nil else { return }
+    grad!.withUnsafeMutableBufferPointer { values in
+      let base = values.baseAddress!
+      Parallel.forEachChunk(values.count) { range in
+        for index in range { base[index] *= factor }
+      }
+    }
+  }
+
   /// Replaces the gradient, e.g. after clipping.
   public func setGradient(_ gradient: Tensor?) {
     if let gradient {
