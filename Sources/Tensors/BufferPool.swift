@@ -22,7 +22,7 @@ public final class BufferPool: @unchecked Sendable {
   private let lock = NSLock()
   private var idle: [Int: [UnsafeMutableRawPointer]] = [:]
   private var idleBytes = 0
-  private var limit = 1 << 30
+  private var limit = BufferPool.initialLimit()
 
   /// The idle memory held now, in bytes.
   public var cachedBytes: Int { lock.withLock { idleBytes } }
@@ -68,4 +68,14 @@ public final class BufferPool: @unchecked Sendable {
   }
 
   private func sizeClass(_ byteCount: Int) -> Int { (byteCount + 16_383) & ~16_383 }
+
+  /// `BERT_BUFFER_POOL_MB` if set, else 1 GiB.
+  private static func initialLimit() -> Int {
+    if let text = ProcessInfo.processInfo.environment["BERT_BUFFER_POOL_MB"],
+      let megabytes = Int(text), megabytes >= 0
+    {
+      return megabytes << 20
+    }
+    return 1 << 30
+  }
 }
