@@ -96,6 +96,45 @@ import Testing
     }
   }
 
+  /// The fused feed-forward op equals biasGELU then linear, values and every
+  /// gradient, though it recomputes the GELU output in its backward pass.
+  @Test(arguments: BackendKind.allAvailable)
+  func biasGELULinearEqualsItsComposition(_ backend: BackendKind) {
+    var generator = SeededGenerator(seed: 15)
+    let x = Tensor.randomNormal(shape: [2, 3, 24], generator: &generator)
+    let bias = Tensor.randomNormal(shape: [24], generator: &generator)
+    let weight = Tensor.randomNormal(shape: [7, 24], standardDeviation: 0.3, generator: &generator)
+    let outputBias = Tensor.randomNormal(shape: [7], generator: &generator)
+    let cotangent = Tensor.randomNormal(shape: [2, 3, 7], generator: &generator)
+    for approximate in [false, true] {
+      for hasOutputBias in [true, false] {
+        func run(fused: Bool) -> [[Float]] {
+          let parameters = [x, bias, weight, outputBias].map { Parameter($0) }
+          let (input, b, w, c) = (
+            parameters[0].value, parameters[1].value, parameters[2].value,
+            hasOutputBias ? parameters[3].value : nil
+          )
+          let y = Compute.withBackend(backend) {
+            fused
+              ? input.biasGELULinear(bias: b, approximate: approximate, weight: w, outputBias: c)
+              : input.biasGELU(bias: b, approximate: approximate).linear(weight: w, bias: c)
+          }  // [2, 3, 7]
+          Compute.withBackend(backend) { y.backward(gradient: cotangent) }
+          return [y.scalars]
+            + parameters.prefix(hasOutputBias ? 4 : 3).map { $0.grad?.scalars ?? [] }
+        }
+        let (fused, composed) = (run(fused: true), run(fused: false))
+        for (index, name) in ["y", "dx", "dbias", "dW", "doutputBias"].prefix(fused.count)
+          .enumerated()
+        {
+          expectClose(
+            fused[index], composed[index], rtol: 1e-5, atol: 1e-6,
+            "\(name) approximate=\(approximate) outputBias=\(hasOutputBias):")
+        }
+      }
+    }
+  }
+
   @Test(arguments: BackendKind.allAvailable)
   func activationGradients(_ backend: BackendKind) {
     var generator = SeededGenerator(seed: 14)
@@ -107,6 +146,12 @@ import Testing
       for approximate in [false, true] {
         checkGradients([x]) { $0[0].gelu(approximate: approximate) }
         checkGradients([x, bias]) { $0[0].biasGELU(bias: $0[1], approximate: approximate) }
+      }
+      let weight = Tensor.randomNormal(
+        shape: [5, 11], standardDeviation: 0.5, generator: &generator)
+      let outputBias = Tensor.randomNormal(shape: [5], generator: &generator)
+      checkGradients([x, bias, weight, outputBias]) {
+        $0[0].biasGELULinear(bias: $0[1], approximate: false, weight: $0[2], outputBias: $0[3])
       }
       checkGradients([x]) { $0[0].tanh() }
       checkGradients([away]) { $0[0].relu() }

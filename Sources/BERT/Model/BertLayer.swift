@@ -24,6 +24,14 @@ public struct BertIntermediate: Layer {
     }
   }
 
+  /// The expansion before its bias and GELU, [B, T, H] → [B, T, I], for
+  /// ``BertLayer``'s fused feed-forward path; nil for other activations.
+  func productBeforeGELU(_ hidden: Tensor) -> Tensor? {
+    guard activation == .gelu || activation == .geluNew || activation == .geluPyTorchTanh
+    else { return nil }
+    return hidden.linear(weight: dense.weight.value, bias: nil)  // [B, T, I]
+  }
+
   public var namedParameters: [(key: String, parameter: Parameter)] { prefixed("dense", dense) }
 }
 
@@ -48,8 +56,12 @@ public struct BertResidualOutput: Layer {
   public func callAsFunction(
     _ x: Tensor, input: Tensor, context: inout ForwardContext
   ) -> Tensor {
-    let projected = context.dropout(dense(x), dropoutProbability)  // [B, T, H]
-    return layerNorm(projected, residual: input)  // [B, T, H]
+    finish(dense(x), input: input, context: &context)  // [B, T, H]
+  }
+
+  /// Dropout and the residual LayerNorm on an already projected x [B, T, H].
+  func finish(_ projected: Tensor, input: Tensor, context: inout ForwardContext) -> Tensor {
+    layerNorm(context.dropout(projected, dropoutProbability), residual: input)  // [B, T, H]
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
@@ -79,8 +91,16 @@ public struct BertLayer: Layer {
     _ hidden: Tensor, additiveMask: Tensor, context: inout ForwardContext
   ) -> Tensor {
     let attended = attention(hidden, additiveMask: additiveMask, context: &context)  // [B, T, H]
-    let expanded = intermediate(attended)  // [B, T, I]
-    return output(expanded, input: attended, context: &context)  // [B, T, H]
+    guard let product = intermediate.productBeforeGELU(attended) else {
+      let expanded = intermediate(attended)  // [B, T, I]
+      return output(expanded, input: attended, context: &context)  // [B, T, H]
+    }
+    // output.dense(GELU(product + intermediate bias)), keeping only product for backward.
+    let projected = product.biasGELULinear(
+      bias: intermediate.dense.bias!.value,
+      approximate: intermediate.activation.isApproximateGELU,
+      weight: output.dense.weight.value, outputBias: output.dense.bias?.value)  // [B, T, H]
+    return output.finish(projected, input: attended, context: &context)  // [B, T, H]
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] {

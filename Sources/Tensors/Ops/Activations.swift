@@ -40,6 +40,39 @@ extension Tensor {
     }
   }
 
+  /// linear(gelu(self + bias), weight, outputBias): a transformer's
+  /// feed-forward block after its first product, with the GELU output
+  /// recomputed in the backward pass instead of kept. Training then holds one
+  /// [R, I] tensor per layer instead of two, for one more GELU pass.
+  ///
+  /// - Parameters:
+  ///   - bias: [I], added before the GELU; self is [..., I].
+  ///   - approximate: as in ``gelu(approximate:)``.
+  ///   - weight: [out, I], the second layer's weight.
+  ///   - outputBias: [out], or nil.
+  /// - Returns: [..., out]; gradients flow to self, bias, weight and outputBias.
+  public func biasGELULinear(
+    bias: Tensor, approximate: Bool = false, weight: Tensor, outputBias: Tensor?
+  ) -> Tensor {
+    ensure(
+      rank >= 1 && bias.shape == [shape[rank - 1]],
+      "biasGELULinear: bias \(bias.shape) does not match the last dimension of \(shape)")
+    let input = self  // [R, I]
+    // [R, I], dropped once the product is taken
+    let activated = Tensor.geluForward(input: input, bias: bias, approximate: approximate)
+    let y = Tensor.linearForward(activated, weight: weight, bias: outputBias)  // [R, out]
+    var inputs = [self, bias, weight]
+    if let outputBias { inputs.append(outputBias) }
+    return Tensor.record(y, inputs: inputs) { grad in  // grad: [R, out]
+      // [R, I], recomputed
+      let activated = Tensor.geluForward(input: input, bias: bias, approximate: approximate)
+      let linear = Tensor.linearBackward(
+        grad, input: activated, weight: weight, hasBias: outputBias != nil)  // d activated, dW, db
+      let gelu = Tensor.geluBackward(linear[0], input: input, bias: bias, approximate: approximate)
+      return [gelu.input, gelu.bias] + linear.dropFirst().map { Optional($0) }
+    }
+  }
+
   /// The hyperbolic tangent, elementwise (BERT's pooler). Same shape as self.
   public func tanh() -> Tensor {
     let count = self.count

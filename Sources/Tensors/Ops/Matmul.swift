@@ -69,18 +69,29 @@ extension Tensor {
   ///   - bias: [out], or nil.
   /// - Returns: [B…, out] for self [B…, in].
   public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
-    let inFeatures = shape[rank - 1]
+    let y = Tensor.linearForward(self, weight: weight, bias: bias)  // [B…, out]
+    let x = self
+    var inputs = [self, weight]
+    if let bias { inputs.append(bias) }
+    return Tensor.record(y, inputs: inputs) { grad in  // grad: [B…, out]
+      Tensor.linearBackward(grad, input: x, weight: weight, hasBias: bias != nil)
+    }
+  }
+
+  /// y = x·Wᵀ + b for x [B…, in], W [out, in], b [out]: one NT GEMM over all
+  /// rows, onto C prefilled with the bias (beta = 1). Not recorded.
+  static func linearForward(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    let inFeatures = x.shape[x.rank - 1]
     ensure(
       weight.rank == 2 && weight.shape[1] == inFeatures,
-      "linear: input \(shape) does not fit weight \(weight.shape) ([out, in])")
+      "linear: input \(x.shape) does not fit weight \(weight.shape) ([out, in])")
     let outFeatures = weight.shape[0]
     if let bias {
       ensure(
         bias.shape == [outFeatures], "linear: bias \(bias.shape) for weight \(weight.shape)")
     }
-    let rows = count / inFeatures
-    var y = Tensor(uninitializedShape: Array(shape.dropLast()) + [outFeatures])  // [B…, out]
-    let backend = Compute.backend
+    let rows = x.count / inFeatures
+    var y = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])  // [B…, out]
     if let bias {
       // Start C from the broadcast bias and let GEMM accumulate onto it (beta = 1).
       let biasPointer = bias.storage.pointer
@@ -91,33 +102,36 @@ extension Tensor {
         }
       }
     }
-    backend.sgemm(
+    Compute.backend.sgemm(
       transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
-      a: storage.pointer, lda: inFeatures, b: weight.storage.pointer, ldb: inFeatures,
+      a: x.storage.pointer, lda: inFeatures, b: weight.storage.pointer, ldb: inFeatures,
       beta: bias == nil ? 0 : 1, c: y.storage.pointer, ldc: outFeatures)
-    y = y.detached()
+    return y.detached()
+  }
 
-    let x = self
-    var inputs = [self, weight]
-    if let bias { inputs.append(bias) }
-    return Tensor.record(y, inputs: inputs) { grad in  // grad: [B…, out]
-      let backend = Compute.backend
-      let g = grad.storage.pointer
-      var gradX = Tensor(uninitializedShape: x.shape)  // [B…, in] = dy·W
-      backend.sgemm(
-        transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures, alpha: 1,
-        a: g, lda: outFeatures, b: weight.storage.pointer, ldb: inFeatures,
-        beta: 0, c: gradX.storage.pointer, ldc: inFeatures)
-      var gradW = Tensor(uninitializedShape: weight.shape)  // [out, in] = dyᵀ·x
-      backend.sgemm(
-        transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows, alpha: 1,
-        a: g, lda: outFeatures, b: x.storage.pointer, ldb: inFeatures,
-        beta: 0, c: gradW.storage.pointer, ldc: inFeatures)
-      gradX = gradX.detached()
-      gradW = gradW.detached()
-      guard bias != nil else { return [gradX, gradW] }
-      return [gradX, gradW, grad.sumRows()]  // [out]
-    }
+  /// The gradients of y = x·Wᵀ + b from dy [B…, out]: dx = dy·W [B…, in],
+  /// dW = dyᵀ·x [out, in], and db = Σ dy [out] when `hasBias`.
+  static func linearBackward(_ grad: Tensor, input x: Tensor, weight: Tensor, hasBias: Bool)
+    -> [Tensor]
+  {
+    let (inFeatures, outFeatures) = (weight.shape[1], weight.shape[0])
+    let rows = x.count / inFeatures
+    let backend = Compute.backend
+    let g = grad.storage.pointer
+    var gradX = Tensor(uninitializedShape: x.shape)  // [B…, in] = dy·W
+    backend.sgemm(
+      transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures, alpha: 1,
+      a: g, lda: outFeatures, b: weight.storage.pointer, ldb: inFeatures,
+      beta: 0, c: gradX.storage.pointer, ldc: inFeatures)
+    var gradW = Tensor(uninitializedShape: weight.shape)  // [out, in] = dyᵀ·x
+    backend.sgemm(
+      transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows, alpha: 1,
+      a: g, lda: outFeatures, b: x.storage.pointer, ldb: inFeatures,
+      beta: 0, c: gradW.storage.pointer, ldc: inFeatures)
+    gradX = gradX.detached()
+    gradW = gradW.detached()
+    guard hasBias else { return [gradX, gradW] }
+    return [gradX, gradW, grad.sumRows()]  // [out]
   }
 
   /// Sums a [B…, N] tensor over every leading dimension, giving [N]. Not recorded.
