@@ -58,7 +58,8 @@ public enum Compute {
     }
   }
 
-  /// The number of threads the kernels split work across (OpenBLAS's too).
+  /// The number of threads the kernels split work across, GEMM included (the
+  /// OpenBLAS backend splits each product over single-threaded OpenBLAS calls).
   public static var threadCount: Int {
     get { lock.withLock { globalThreadCount } }
     set {
