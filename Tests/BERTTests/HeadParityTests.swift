@@ -13,58 +13,77 @@ import Testing
     return (directory, reference, try BertModelParityTests.fixtureBatch(reference))
   }
 
-  @Test(arguments: BackendKind.allAvailable)
-  func sequenceClassification(_ backend: BackendKind) throws {
-    let (directory, reference, batch) = try Self.load("sequence-classification")
-    let (model, report) = try BertForSequenceClassification.load(directory: directory)
-    #expect(!report.hasProblems && report.newlyInitialized.isEmpty)
-    #expect(model.labelCount == 3)
+  /// Checks a head with a `logits` output against its fixture: the logits,
+  /// the loss `loss` computes from them, and the gradient of every parameter.
+  static func checkLogitsHead<Head: Layer>(
+    _ name: String, _ backend: BackendKind, _ model: Head,
+    forward: (Head, TextBatch, inout ForwardContext) -> Tensor,
+    loss: (Tensor, SafeTensorsFile) throws -> Tensor
+  ) throws {
+    let (_, reference, batch) = try load(name)
     try Compute.withBackend(backend) {
       var context = ForwardContext(isTraining: true, seed: 0)
-      let logits = model(batch, context: &context)  // [3, 3]
+      let logits = forward(model, batch, &context)
       expectClose(logits, try reference.tensor(named: "logits"), rtol: 0, atol: 1e-5, "logits:")
-      let loss = sequenceClassificationLoss(logits: logits, labels: try reference.ints("labels"))
+      let value = try loss(logits, reference)
       expectClose(
-        [loss.item], (try reference.tensor(named: "loss")).scalars, rtol: 1e-5, atol: 1e-6, "loss:")
-      loss.backward()
+        [value.item], (try reference.tensor(named: "loss")).scalars, rtol: 1e-5, atol: 1e-6,
+        "loss:")
+      value.backward()
       try expectGradientsMatch(model, reference: reference, rtol: 1e-4)
     }
+  }
+
+  /// Loads a sequence head fixture and checks it with cross-entropy on its labels.
+  static func checkSequenceClassifier(_ name: String, _ backend: BackendKind) throws
+    -> (BertForSequenceClassification, CheckpointLoadReport)
+  {
+    let (model, report) = try BertForSequenceClassification.load(
+      directory: ModelFixtures.url("tiny-bert/heads/\(name)"))
+    try checkLogitsHead(
+      name, backend, model, forward: { $0($1, context: &$2) },
+      loss: { sequenceClassificationLoss(logits: $0, labels: try $1.ints("labels")) })
+    return (model, report)
+  }
+
+  @Test(arguments: BackendKind.allAvailable)
+  func sequenceClassification(_ backend: BackendKind) throws {
+    let (model, report) = try Self.checkSequenceClassifier("sequence-classification", backend)
+    #expect(!report.hasProblems && report.newlyInitialized.isEmpty)
+    #expect(model.labelCount == 3 && model.head == .pooler)
   }
 
   @Test(arguments: BackendKind.allAvailable)
   func regression(_ backend: BackendKind) throws {
-    let (directory, reference, batch) = try Self.load("regression")
-    let (model, _) = try BertForSequenceClassification.load(directory: directory)
+    let (model, _) = try BertForSequenceClassification.load(
+      directory: ModelFixtures.url("tiny-bert/heads/regression"))
     #expect(model.labelCount == 1)
-    try Compute.withBackend(backend) {
-      var context = ForwardContext(isTraining: true, seed: 0)
-      let logits = model(batch, context: &context)  // [3, 1]
-      expectClose(logits, try reference.tensor(named: "logits"), rtol: 0, atol: 1e-5, "logits:")
-      let loss = sequenceClassificationLoss(
-        logits: logits, targets: (try reference.tensor(named: "labels")).scalars)
-      expectClose(
-        [loss.item], (try reference.tensor(named: "loss")).scalars, rtol: 1e-5, atol: 1e-6, "loss:")
-      loss.backward()
-      try expectGradientsMatch(model, reference: reference, rtol: 1e-4)
-    }
+    try Self.checkLogitsHead(
+      "regression", backend, model, forward: { $0($1, context: &$2) },
+      loss: {
+        sequenceClassificationLoss(logits: $0, targets: (try $1.tensor(named: "labels")).scalars)
+      })
+  }
+
+  /// The d2l variant: a new MLP on the `[CLS]` state instead of the pooler,
+  /// against the fixture script's PyTorch module of the same definition.
+  @Test(arguments: BackendKind.allAvailable)
+  func sequenceClassificationWithMLPOnCLS(_ backend: BackendKind) throws {
+    let (model, report) = try Self.checkSequenceClassifier(
+      "sequence-classification-cls-mlp", backend)
+    #expect(!report.hasProblems && report.newlyInitialized.isEmpty)
+    #expect(model.head == .clsMLP && model.bert.pooler == nil && model.labelCount == 3)
   }
 
   @Test(arguments: BackendKind.allAvailable)
   func tokenClassification(_ backend: BackendKind) throws {
-    let (directory, reference, batch) = try Self.load("token-classification")
-    let (model, report) = try BertForTokenClassification.load(directory: directory)
+    let (model, report) = try BertForTokenClassification.load(
+      directory: ModelFixtures.url("tiny-bert/heads/token-classification"))
     #expect(!report.hasProblems)
     #expect(model.labelCount == 5)
-    try Compute.withBackend(backend) {
-      var context = ForwardContext(isTraining: true, seed: 0)
-      let logits = model(batch, context: &context)  // [3, 12, 5]
-      expectClose(logits, try reference.tensor(named: "logits"), rtol: 0, atol: 1e-5, "logits:")
-      let loss = tokenClassificationLoss(logits: logits, labels: try reference.ints("labels"))
-      expectClose(
-        [loss.item], (try reference.tensor(named: "loss")).scalars, rtol: 1e-5, atol: 1e-6, "loss:")
-      loss.backward()
-      try expectGradientsMatch(model, reference: reference, rtol: 1e-4)
-    }
+    try Self.checkLogitsHead(
+      "token-classification", backend, model, forward: { $0($1, context: &$2) },
+      loss: { tokenClassificationLoss(logits: $0, labels: try $1.ints("labels")) })
   }
 
   @Test(arguments: BackendKind.allAvailable)
@@ -81,26 +100,6 @@ import Testing
       let loss = questionAnsweringLoss(
         startLogits: start, endLogits: end, startPositions: try reference.ints("start_positions"),
         endPositions: try reference.ints("end_positions"))
-      expectClose(
-        [loss.item], (try reference.tensor(named: "loss")).scalars, rtol: 1e-5, atol: 1e-6, "loss:")
-      loss.backward()
-      try expectGradientsMatch(model, reference: reference, rtol: 1e-4)
-    }
-  }
-
-  /// The d2l variant: a new MLP on the `[CLS]` state instead of the pooler,
-  /// against the fixture script's PyTorch module of the same definition.
-  @Test(arguments: BackendKind.allAvailable)
-  func sequenceClassificationWithMLPOnCLS(_ backend: BackendKind) throws {
-    let (directory, reference, batch) = try Self.load("sequence-classification-cls-mlp")
-    let (model, report) = try BertForSequenceClassification.load(directory: directory)
-    #expect(!report.hasProblems && report.newlyInitialized.isEmpty)
-    #expect(model.head == .clsMLP && model.bert.pooler == nil && model.labelCount == 3)
-    try Compute.withBackend(backend) {
-      var context = ForwardContext(isTraining: true, seed: 0)
-      let logits = model(batch, context: &context)  // [3, 3]
-      expectClose(logits, try reference.tensor(named: "logits"), rtol: 0, atol: 1e-5, "logits:")
-      let loss = sequenceClassificationLoss(logits: logits, labels: try reference.ints("labels"))
       expectClose(
         [loss.item], (try reference.tensor(named: "loss")).scalars, rtol: 1e-5, atol: 1e-6, "loss:")
       loss.backward()

@@ -73,23 +73,34 @@ extension Tensor {
 
   /// dx = y ⊙ (dy − Σⱼ dyⱼ·yⱼ), row by row.
   fileprivate static func softmaxBackward(_ grad: Tensor, _ saved: SoftmaxSaved) -> Tensor {
-    let width = saved.width
-    var gradInput = Tensor(uninitializedShape: saved.output.shape)  // [R, N]
-    let y = saved.output.storage.pointer
-    let g = grad.storage.pointer
-    let dx = gradInput.storage.pointer
-    Parallel.forEachChunk(saved.rows, minimumChunk: RowKernels.minimumRows(width: width)) {
-      range in
-      for row in range {
-        let offset = row * width
-        RowKernels.softmaxBackward(y + offset, g + offset, dx + offset, width)
-      }
-    }
-    return gradInput.detached()
+    rowwiseBackward(grad, saved, RowKernels.softmaxBackward)
   }
 
   /// dx = dy − exp(y)·Σⱼ dyⱼ, row by row (y the log-probabilities).
   fileprivate static func logSoftmaxBackward(_ grad: Tensor, _ saved: SoftmaxSaved) -> Tensor {
+    rowwiseBackward(grad, saved) { y, g, dx, width in
+      var total: Float = 0
+      for j in 0..<width { total += g[j] }
+      let sum = Vector(repeating: total)
+      var j = 0
+      while j + 8 <= width {
+        let p = VectorMath.exp(VectorMath.load(y + j))
+        VectorMath.store(VectorMath.load(g + j) - p * sum, dx + j)
+        j += 8
+      }
+      while j < width {
+        dx[j] = g[j] - VectorMath.exp(y[j]) * total
+        j += 1
+      }
+    }
+  }
+
+  /// Runs `row(y, dy, dx, width)` on every row of the saved output [R, N] and
+  /// the incoming gradient, split across threads; returns dx [R, N].
+  private static func rowwiseBackward(
+    _ grad: Tensor, _ saved: SoftmaxSaved,
+    _ row: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+  ) -> Tensor {
     let width = saved.width
     var gradInput = Tensor(uninitializedShape: saved.output.shape)  // [R, N]
     let y = saved.output.storage.pointer
@@ -97,21 +108,9 @@ extension Tensor {
     let dx = gradInput.storage.pointer
     Parallel.forEachChunk(saved.rows, minimumChunk: RowKernels.minimumRows(width: width)) {
       range in
-      for row in range {
-        let offset = row * width
-        var total: Float = 0
-        for j in 0..<width { total += g[offset + j] }
-        let sum = Vector(repeating: total)
-        var j = 0
-        while j + 8 <= width {
-          let p = VectorMath.exp(VectorMath.load(y + offset + j))
-          VectorMath.store(VectorMath.load(g + offset + j) - p * sum, dx + offset + j)
-          j += 8
-        }
-        while j < width {
-          dx[offset + j] = g[offset + j] - VectorMath.exp(y[offset + j]) * total
-          j += 1
-        }
+      for index in range {
+        let offset = index * width
+        row(y + offset, g + offset, dx + offset, width)
       }
     }
     return gradInput.detached()
