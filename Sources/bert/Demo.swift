@@ -58,11 +58,17 @@ struct Demo: ParsableCommand {
       valueName: "dir"))
   var exportData: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "Seeds the new heads, dropout and the batch order (the data splits stay the same); for "
+        + "measuring the spread between runs."))
+  var seed: UInt64 = 42
+
   func run() throws {
     try reportingErrors("demo") {
       try compute.apply()
       let selected = try selectedTasks()
-      let plans = DemoPlan.plan(quick: quick).filter { selected.contains($0.task) }
+      let plans = DemoPlan.plan(quick: quick, seed: seed).filter { selected.contains($0.task) }
       let started = Date()
       let loadAtStart = Self.loadAverage()
 
@@ -115,6 +121,7 @@ struct Demo: ParsableCommand {
       )
       let document = JSONOut.object([
         ("mode", .string(quick ? "quick" : "default")),
+        ("seed", .int(Int(seed))),
         ("model", .string(modelDirectory.path)),
         ("backend", .string(Compute.backendKind.rawValue)),
         ("kernel", .string(Compute.backend.kernelName)),

@@ -55,7 +55,7 @@ enum DemoPlan {
     "wsj": .tagging, "pos": .tagging, "squad": .qa,
   ]
 
-  static func plan(quick: Bool) -> [DemoTaskPlan] {
+  static func plan(quick: Bool, seed: UInt64 = 42) -> [DemoTaskPlan] {
     func settings(
       epochs: Int, batchSize: Int, learningRate: Float, maxLength: Int, docStride: Int = 128
     ) -> HyperParameters {
@@ -68,7 +68,7 @@ enum DemoPlan {
       settings.maxGradientNorm = 1
       settings.maxLength = maxLength
       settings.docStride = docStride
-      settings.seed = 42
+      settings.seed = seed
       settings.lengthBucketing = true
       return settings
     }
