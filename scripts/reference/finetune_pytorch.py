@@ -729,6 +729,14 @@ def run_task(kind, folder, args, torch):
         print(f"   epoch {epoch}: loss {loss_sum / max(updates, 1):.4f}, {shown} "
               f"(train {epoch_seconds:.1f} s, eval {seconds:.1f} s)", flush=True)
 
+    if args.save_models:
+        # The final model, for scoring it with `bert evaluate --task ...`: the same
+        # model decoded and scored by both implementations.
+        target = args.save_models / folder.name
+        model.save_pretrained(target)
+        tokenizer.save_pretrained(target)
+        print(f"   saved the final model to {target}", flush=True)
+
     if metric not in history[0]["metrics"]:
         sys.exit(f"{kind}: the settings' metric {metric!r} is not one of "
                  f"{sorted(history[0]['metrics'])}")
@@ -937,6 +945,9 @@ def main():
     parser.add_argument("--tasks", help="comma-separated task folders to run (default: all)")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--save-models", type=Path, metavar="DIR",
+                        help="save each task's final model under DIR/<task> (Hugging Face "
+                             "layout, for bert evaluate --task)")
     parser.add_argument("--epochs", type=int, help="override the settings' epochs (testing)")
     parser.add_argument("--seed", type=int, help="override the settings' seed (to measure "
                         "the spread between seeds)")
