@@ -44,6 +44,10 @@ enum DemoPlan {
   // time on QA, which needs about 2,000 question passes before F1 passes 20, and
   // on QNLI, whose loss stays at ln 2 for 1,000-1,600 pairs before it drops.
 
+  /// The tasks `--quick` runs unless `--tasks` says otherwise: those that learn
+  /// from a few hundred examples.
+  static let quickTasks: Set<TaskName> = [.classification, .pairRegression, .tagging]
+
   /// Every task, in the order the demo runs them.
   static let taskOrder: [TaskName] = [
     .classification, .pairClassification, .pairRegression, .tagging, .qa,
