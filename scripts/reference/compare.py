@@ -62,7 +62,7 @@ def main():
     swift, torch = swift_scores(args.swift), pytorch_scores(args.pytorch)
 
     rows, failures = [], 0
-    for task in ORDER + sorted(set(swift) | set(torch) - set(ORDER)):
+    for task in ORDER + sorted((set(swift) | set(torch)) - set(ORDER)):
         if task not in swift or task not in torch:
             continue
         metric = swift[task][0][1]
@@ -77,11 +77,14 @@ def main():
     def runs(values):
         return ", ".join(f"{v:.1f}" for v in values)
 
+    def spread(mean, sd):
+        return f"{mean:.1f}" if sd != sd else f"{mean:.1f} ± {sd:.1f}"  # sd is NaN for one run
+
     if args.markdown:
         print("| task | metric | Swift runs | Swift mean ± sd | PyTorch runs | PyTorch mean ± sd | Swift − PyTorch |")
         print("|---|---|---|---|---|---|---|")
         for task, metric, sv, sm, ss, tv, tm, ts, d, _ in rows:
-            print(f"| {task} | {metric} | {runs(sv)} | {sm:.1f} ± {ss:.1f} | {runs(tv)} | {tm:.1f} ± {ts:.1f} | {d:+.1f} |")
+            print(f"| {task} | {metric} | {runs(sv)} | {spread(sm, ss)} | {runs(tv)} | {spread(tm, ts)} | {d:+.1f} |")
     else:
         for task, metric, sv, sm, ss, tv, tm, ts, d, within in rows:
             print(f"{task:20} {metric:15} swift [{runs(sv)}] mean {sm:.1f} sd {ss:.1f} | "
