@@ -56,6 +56,39 @@ import Testing
       dropoutProbability: dropout, generator: &generator)
   }
 
+  /// With Q = K = 0 every probability is 1/T, and with V the identity the
+  /// output is P̃ itself: each entry is 0 (dropped) or 1/(T·(1 − p)), and about
+  /// p of them are dropped, independently across heads, rows and batches.
+  @Test(arguments: BackendKind.allAvailable)
+  func attentionDropoutDropsTheRightShare(_ backend: BackendKind) {
+    let (batch, tokens, heads, p) = (2, 64, 2, Float(0.1))
+    let hidden = tokens * heads  // head size T: V_bh can be the identity
+    var value = [Float](repeating: 0, count: batch * tokens * hidden)
+    for b in 0..<batch {
+      for h in 0..<heads {
+        for t in 0..<tokens { value[(b * tokens + t) * hidden + h * tokens + t] = 1 }
+      }
+    }
+    let zeros = Tensor(zeros: [batch, tokens, hidden])
+    let v = Tensor(shape: [batch, tokens, hidden], scalars: value)
+    var generator = SeededGenerator(seed: 5)
+    for recording in [false, true] {
+      let output = Compute.withBackend(backend) {
+        let run = {
+          Tensor.multiHeadAttention(
+            query: zeros, key: zeros, value: v, headCount: heads, additiveMask: nil,
+            dropoutProbability: p, generator: &generator)
+        }
+        return recording ? run() : withoutGradients(run)
+      }.scalars  // [B, T, H]: P̃ for every (b, h) side by side
+      let kept = 1 / (Float(tokens) * (1 - p))
+      #expect(output.allSatisfy { $0 == 0 || abs($0 - kept) < 1e-6 })
+      let dropped = Double(output.filter { $0 == 0 }.count) / Double(output.count)
+      // 16,384 draws: the standard error of the share is 0.0023.
+      #expect(abs(dropped - Double(p)) < 0.012, "dropped share \(dropped), recording \(recording)")
+    }
+  }
+
   @Test(arguments: BackendKind.allAvailable)
   func attentionMatchesReference(_ backend: BackendKind) {
     let xs = Self.inputs(seed: 61, tokens: 7, hidden: 12)
