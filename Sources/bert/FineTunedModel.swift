@@ -1,6 +1,6 @@
 // Opening a fine-tuned model directory as its task, for `evaluate` and
-// `predict`: the checks behind this command's messages, then the library's
-// `FineTunedTask`, which takes the label set from the model's `id2label`.
+// `predict`: the library's `FineTunedTask` (task from `bert_swift_task`, labels
+// from `id2label`), with its errors in this command's words.
 
 import BERT
 import Foundation
@@ -9,59 +9,28 @@ import Foundation
 struct FineTunedModel {
   let directory: URL
   let task: TaskName
-  let settings: TaskSettings
   let head: FineTunedTask
 
   /// Opens `directory`; `requested` is `--task`, needed only for a model that
   /// was fine-tuned elsewhere and lacks `bert_swift_task`.
   init(directory: URL, displayPath: String, requested: TaskName?) throws {
     self.directory = directory
-    let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
-    let architecture = config.architectures?.first ?? "BertModel"
-    var saved: TaskSettings?
     do {
-      saved = try TaskSettings.read(directory: directory)
-    } catch {
-      throw CLIError("\(displayPath)/config.json has an unreadable bert_swift_task: \(error)")
-    }
-    if let saved {
-      guard let name = TaskName(rawValue: saved.task) else {
-        throw CLIError(
-          "\(displayPath) is fine-tuned for '\(saved.task)', a task this command does not know")
-      }
-      if let requested, requested != name {
-        throw CLIError(
-          "\(displayPath) holds a \(name.rawValue) model (bert_swift_task in config.json), "
-            + "not a \(requested.rawValue) one")
-      }
-      task = name
-    } else {
-      guard let requested else {
+      head = try FineTunedTask.open(directory: directory, task: requested?.rawValue)
+    } catch let error as FineTunedTaskError {
+      if case .notFineTuned(_, let architecture) = error {
         throw CLIError(
           "\(displayPath) has no fine-tuned task (no bert_swift_task in config.json; "
             + "architecture \(architecture)): it is a base checkpoint. Fine-tune it first with "
             + "'bert finetune', or pass --task for a model fine-tuned with transformers")
       }
-      guard architecture == requested.architecture else {
-        throw CLIError(
-          "\(displayPath) holds a \(architecture), which cannot do \(requested.rawValue) "
-            + "(that needs a \(requested.architecture))")
-      }
-      task = requested
-      saved = TaskSettings(
-        task: requested.rawValue,
-        maxLength: min(requested.defaultMaxLength, ModelCheck.positionLimit(config, nil)),
-        docStride: requested == .qa ? 128 : nil, maxAnswerLength: requested == .qa ? 30 : nil)
+      throw CLIError(error.description.replacingOccurrences(of: directory.path, with: displayPath))
     }
-    let settings = saved!
-    self.settings = settings
-    guard architecture == task.architecture || architecture == "BertModel" else {
+    guard let task = TaskName(rawValue: head.taskName) else {
       throw CLIError(
-        "\(displayPath) says task \(task.rawValue) but holds a \(architecture) head; "
-          + "a \(task.rawValue) model is a \(task.architecture)")
+        "\(displayPath) holds a \(head.taskName) model, a task this command does not know")
     }
-
-    head = try FineTunedTask.open(directory: directory, task: task.rawValue)
+    self.task = task
   }
 
   /// Scores labelled examples.

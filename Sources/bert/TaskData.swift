@@ -38,15 +38,6 @@ enum TaskName: String, CaseIterable, ExpressibleByArgument {
     }
   }
 
-  /// The transformers class of the head.
-  var architecture: String {
-    switch self {
-    case .tagging: "BertForTokenClassification"
-    case .qa: "BertForQuestionAnswering"
-    default: "BertForSequenceClassification"
-    }
-  }
-
   /// The accepted data formats, for messages.
   var formats: String {
     switch self {

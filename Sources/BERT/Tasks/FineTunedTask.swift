@@ -48,8 +48,14 @@ public enum FineTunedTask {
     if let task, !taskNames.contains(task) {
       throw FineTunedTaskError.unknownTask(task)
     }
+    let saved: TaskSettings?
+    do {
+      saved = try TaskSettings.read(directory: directory)
+    } catch {
+      throw FineTunedTaskError.unreadableSettings(path: path, reason: "\(error)")
+    }
     let settings: TaskSettings
-    if let saved = try TaskSettings.read(directory: directory) {
+    if let saved {
       guard taskNames.contains(saved.task) else { throw FineTunedTaskError.unknownTask(saved.task) }
       if let task, task != saved.task {
         throw FineTunedTaskError.taskMismatch(path: path, holds: saved.task, requested: task)
@@ -66,8 +72,8 @@ public enum FineTunedTask {
     }
     let expected = Self.architecture(forTask: settings.task)
     if let architecture, architecture != expected {
-      throw FineTunedTaskError.taskMismatch(
-        path: path, holds: architecture, requested: "\(settings.task) (a \(expected))")
+      throw FineTunedTaskError.headMismatch(
+        path: path, architecture: architecture, task: settings.task, needed: expected)
     }
 
     switch settings.task {
@@ -127,8 +133,12 @@ public enum FineTunedTaskError: Error, Equatable, CustomStringConvertible {
   case unknownTask(String)
   /// A base checkpoint, with no fine-tuned head.
   case notFineTuned(path: String, architecture: String)
-  /// The directory holds another task's head.
+  /// `bert_swift_task` in `config.json` cannot be decoded.
+  case unreadableSettings(path: String, reason: String)
+  /// `bert_swift_task` names another task than the one requested.
   case taskMismatch(path: String, holds: String, requested: String)
+  /// The head in `architectures` cannot do the task.
+  case headMismatch(path: String, architecture: String, task: String, needed: String)
   /// `id2label` cannot be read as a label set.
   case badLabelMap(path: String, reason: String)
 
@@ -139,8 +149,12 @@ public enum FineTunedTaskError: Error, Equatable, CustomStringConvertible {
     case .notFineTuned(let path, let architecture):
       "\(path) has no fine-tuned task (no bert_swift_task in config.json; architecture "
         + "\(architecture)). Fine-tune it first, or name the task of a model fine-tuned with transformers"
+    case .unreadableSettings(let path, let reason):
+      "\(path)/config.json has an unreadable bert_swift_task: \(reason)"
     case .taskMismatch(let path, let holds, let requested):
-      "\(path) holds a \(holds) model, not a \(requested) one"
+      "\(path) holds a \(holds) model (bert_swift_task in config.json), not a \(requested) one"
+    case .headMismatch(let path, let architecture, let task, let needed):
+      "\(path) holds a \(architecture) model, which cannot do \(task) (that needs a \(needed))"
     case .badLabelMap(let path, let reason):
       "\(path)/config.json: id2label cannot be used: \(reason)"
     }
