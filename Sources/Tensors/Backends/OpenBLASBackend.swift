@@ -64,18 +64,12 @@
           transposeA, transposeB, m, n, k, alpha, a + index * strideA, lda,
           b + index * strideB, ldb, beta, c + index * strideC, ldc)
       }
+      // Attention's products are small (T×D·D×T): one thread per product, or
+      // one after another, each threaded by OpenBLAS when it threads its calls.
       if Self.splitsAcrossThreads, Compute.gemmThreadCount > 1, batchCount > 1 {
-        // Attention's products are small (T×D·D×T): one thread per product.
         Parallel.forEach(batchCount, product)
-      } else if Self.splitsAcrossThreads {
-        for index in 0..<batchCount { product(index) }
       } else {
-        for index in 0..<batchCount {
-          sgemm(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a + index * strideA, lda: lda, b: b + index * strideB, ldb: ldb,
-            beta: beta, c: c + index * strideC, ldc: ldc)
-        }
+        for index in 0..<batchCount { product(index) }
       }
     }
 
