@@ -143,8 +143,9 @@ struct Demo: ParsableCommand {
   }
 
   private func selectedTasks() throws -> Set<TaskName> {
-    guard let tasks, tasks.trimmingCharacters(in: .whitespaces) != "all" else {
-      guard quick, self.tasks == nil else { return Set(DemoPlan.taskOrder) }
+    if tasks?.trimmingCharacters(in: .whitespaces) == "all" { return Set(DemoPlan.taskOrder) }
+    guard let tasks else {
+      guard quick else { return Set(DemoPlan.taskOrder) }
       Console.err(
         "note: --quick runs "
           + DemoPlan.taskOrder.filter(DemoPlan.quickTasks.contains).map(\.rawValue)

@@ -17,6 +17,8 @@ public struct BertConfig: Codable, Sendable, Equatable {
     case relu
     case tanh
 
+    /// Whether the activation is GELU, in either form.
+    var isGELU: Bool { self == .gelu || isApproximateGELU }
     /// Whether the activation is the tanh approximation of GELU.
     var isApproximateGELU: Bool { self == .geluNew || self == .geluPyTorchTanh }
   }

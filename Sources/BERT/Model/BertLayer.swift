@@ -15,20 +15,16 @@ public struct BertIntermediate: Layer {
 
   /// [B, T, H] → [B, T, I]. GELU is fused with the bias add.
   public func callAsFunction(_ hidden: Tensor) -> Tensor {
-    switch activation {
-    case .gelu, .geluNew, .geluPyTorchTanh:
-      let product = hidden.linear(weight: dense.weight.value, bias: nil)  // [B, T, I]
+    if let product = productBeforeGELU(hidden) {  // [B, T, I]
       return product.biasGELU(bias: dense.bias!.value, approximate: activation.isApproximateGELU)
-    case .relu: return dense(hidden).relu()  // [B, T, I]
-    case .tanh: return dense(hidden).tanh()  // [B, T, I]
     }
+    return activation == .relu ? dense(hidden).relu() : dense(hidden).tanh()  // [B, T, I]
   }
 
   /// The expansion before its bias and GELU, [B, T, H] → [B, T, I], for
   /// ``BertLayer``'s fused feed-forward path; nil for other activations.
   func productBeforeGELU(_ hidden: Tensor) -> Tensor? {
-    guard activation == .gelu || activation == .geluNew || activation == .geluPyTorchTanh
-    else { return nil }
+    guard activation.isGELU else { return nil }
     return hidden.linear(weight: dense.weight.value, bias: nil)  // [B, T, I]
   }
 
