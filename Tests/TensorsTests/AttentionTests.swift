@@ -89,6 +89,43 @@ import Testing
     }
   }
 
+  /// At an odd T, the (b, h) blocks of T·T probabilities start alternately at
+  /// even and odd positions of the mask stream. Over 20 draws every entry of P̃
+  /// must be kept at least once (a fixed entry survives 20 draws at p = 0.1 with
+  /// probability 1 − 10⁻²⁰), and the dropped share stays p.
+  @Test(arguments: BackendKind.allAvailable)
+  func attentionDropoutCanKeepEveryProbabilityAtOddLength(_ backend: BackendKind) {
+    let (batch, tokens, heads, p, draws) = (2, 33, 2, Float(0.1), 20)
+    let hidden = tokens * heads  // head size T: V_bh can be the identity
+    var value = [Float](repeating: 0, count: batch * tokens * hidden)
+    for b in 0..<batch {
+      for h in 0..<heads {
+        for t in 0..<tokens { value[(b * tokens + t) * hidden + h * tokens + t] = 1 }
+      }
+    }
+    let zeros = Tensor(zeros: [batch, tokens, hidden])
+    let v = Tensor(shape: [batch, tokens, hidden], scalars: value)
+    var generator = SeededGenerator(seed: 6)
+    var everKept = [Bool](repeating: false, count: batch * tokens * hidden)
+    var droppedCount = 0
+    for _ in 0..<draws {
+      let output = Compute.withBackend(backend) {
+        Tensor.multiHeadAttention(
+          query: zeros, key: zeros, value: v, headCount: heads, additiveMask: nil,
+          dropoutProbability: p, generator: &generator)
+      }.scalars  // [B, T, H]: P̃ for every (b, h) side by side
+      for (index, entry) in output.enumerated() where entry != 0 { everKept[index] = true }
+      droppedCount += output.filter { $0 == 0 }.count
+    }
+    let never = everKept.indices.filter { !everKept[$0] }
+    #expect(
+      never.count == 0,
+      "\(never.count) entries dropped in all \(draws) draws, first \(never.prefix(5))")
+    let share = Double(droppedCount) / Double(draws * everKept.count)
+    // 87,120 draws: the standard error of the share is 0.001.
+    #expect(abs(share - Double(p)) < 0.005, "dropped share \(share)")
+  }
+
   @Test(arguments: BackendKind.allAvailable)
   func attentionMatchesReference(_ backend: BackendKind) {
     let xs = Self.inputs(seed: 61, tokens: 7, hidden: 12)

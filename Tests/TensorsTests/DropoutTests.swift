@@ -1,6 +1,7 @@
-import Tensors
 import TestSupport
 import Testing
+
+@testable import Tensors
 
 @Suite struct DropoutTests {
   @Test func zeroProbabilityIsIdentityAndDrawsNothing() {
@@ -36,6 +37,35 @@ import Testing
         #expect(kept.allSatisfy { $0 == 1 / (1 - p) }, "kept values scaled by 1/(1 − p)")
       }
     }
+  }
+
+  /// Filling elements first ..< first + count gives the same bits as filling
+  /// 0 ..< first + count and reading from bit `first`, at every offset, odd or
+  /// even, and across word boundaries: a mask depends only on the element index.
+  @Test func maskBitsDependOnlyOnTheElementIndex() {
+    let key: UInt64 = 0x1234_5678_9ABC_DEF0
+    let threshold = DropoutBits.threshold(probability: 0.5)
+    let total = 300
+    let whole = UnsafeMutablePointer<UInt64>.allocate(capacity: total / 64 + 2)
+    defer { whole.deallocate() }
+    whole.initialize(repeating: 0, count: total / 64 + 2)
+    DropoutBits.fill(key: key, threshold: threshold, first: 0, count: total, into: whole)
+    func bit(_ words: UnsafePointer<UInt64>, _ index: Int) -> Bool {
+      (words[index >> 6] >> UInt64(index & 63)) & 1 == 1
+    }
+    var mismatches: [(first: Int, count: Int, element: Int)] = []
+    for first in 0..<70 {
+      for count in [1, 2, 63, 64, 65, 66, 127, 128, 129, total - first] {
+        let part = UnsafeMutablePointer<UInt64>.allocate(capacity: count / 64 + 2)
+        defer { part.deallocate() }
+        part.initialize(repeating: 0, count: count / 64 + 2)
+        DropoutBits.fill(key: key, threshold: threshold, first: first, count: count, into: part)
+        for i in 0..<count where bit(part, i) != bit(whole, first + i) {
+          mismatches.append((first, count, first + i))
+        }
+      }
+    }
+    #expect(mismatches.count == 0, "\(mismatches.count) bits differ, first \(mismatches.prefix(3))")
   }
 
   @Test func oneDropsEverything() {

@@ -55,12 +55,15 @@ enum DropoutBits {
       if mix(key, UInt64(first >> 1)) >> 32 >= threshold { words[0] |= 1 }
       i = 1
     }
-    // Whole pairs, branch-free: one 64-bit number gives two elements.
+    // Whole pairs, branch-free: one 64-bit number gives two elements. After an
+    // odd first element, a pair starts at an odd bit, and at bit 63 its second
+    // element belongs to the next word: each element is written to its own word.
     while i + 2 <= count {
       let random = mix(key, UInt64((first + i) >> 1))
       let low: UInt64 = random & 0xFFFF_FFFF >= threshold ? 1 : 0
-      let high: UInt64 = random >> 32 >= threshold ? 2 : 0
-      words[i >> 6] |= (low | high) << UInt64(i & 63)
+      let high: UInt64 = random >> 32 >= threshold ? 1 : 0
+      words[i >> 6] |= low << UInt64(i & 63)
+      words[(i + 1) >> 6] |= high << UInt64((i + 1) & 63)
       i += 2
     }
     if i < count, mix(key, UInt64((first + i) >> 1)) & 0xFFFF_FFFF >= threshold {
