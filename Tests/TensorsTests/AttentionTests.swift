@@ -56,21 +56,29 @@ import Testing
       dropoutProbability: dropout, generator: &generator)
   }
 
-  /// With Q = K = 0 every probability is 1/T, and with V the identity the
-  /// output is P̃ itself: each entry is 0 (dropped) or 1/(T·(1 − p)), and about
-  /// p of them are dropped, independently across heads, rows and batches.
-  @Test(arguments: BackendKind.allAvailable)
-  func attentionDropoutDropsTheRightShare(_ backend: BackendKind) {
-    let (batch, tokens, heads, p) = (2, 64, 2, Float(0.1))
-    let hidden = tokens * heads  // head size T: V_bh can be the identity
+  /// Q = K = 0 and, per (b, h), V_bh the T × T identity (head size T), so that
+  /// the attention output is P̃ itself. Returns (zeros for Q and K, V), each [B, T, NH·T].
+  static func identityValues(batch: Int, tokens: Int, heads: Int) -> (Tensor, Tensor) {
+    let hidden = tokens * heads
     var value = [Float](repeating: 0, count: batch * tokens * hidden)
     for b in 0..<batch {
       for h in 0..<heads {
         for t in 0..<tokens { value[(b * tokens + t) * hidden + h * tokens + t] = 1 }
       }
     }
-    let zeros = Tensor(zeros: [batch, tokens, hidden])
-    let v = Tensor(shape: [batch, tokens, hidden], scalars: value)
+    return (
+      Tensor(zeros: [batch, tokens, hidden]),
+      Tensor(shape: [batch, tokens, hidden], scalars: value)
+    )
+  }
+
+  /// With Q = K = 0 every probability is 1/T, and with V the identity the
+  /// output is P̃ itself: each entry is 0 (dropped) or 1/(T·(1 − p)), and about
+  /// p of them are dropped, independently across heads, rows and batches.
+  @Test(arguments: BackendKind.allAvailable)
+  func attentionDropoutDropsTheRightShare(_ backend: BackendKind) {
+    let (batch, tokens, heads, p) = (2, 64, 2, Float(0.1))
+    let (zeros, v) = Self.identityValues(batch: batch, tokens: tokens, heads: heads)
     var generator = SeededGenerator(seed: 5)
     for recording in [false, true] {
       let output = Compute.withBackend(backend) {
@@ -96,17 +104,9 @@ import Testing
   @Test(arguments: BackendKind.allAvailable)
   func attentionDropoutCanKeepEveryProbabilityAtOddLength(_ backend: BackendKind) {
     let (batch, tokens, heads, p, draws) = (2, 33, 2, Float(0.1), 20)
-    let hidden = tokens * heads  // head size T: V_bh can be the identity
-    var value = [Float](repeating: 0, count: batch * tokens * hidden)
-    for b in 0..<batch {
-      for h in 0..<heads {
-        for t in 0..<tokens { value[(b * tokens + t) * hidden + h * tokens + t] = 1 }
-      }
-    }
-    let zeros = Tensor(zeros: [batch, tokens, hidden])
-    let v = Tensor(shape: [batch, tokens, hidden], scalars: value)
+    let (zeros, v) = Self.identityValues(batch: batch, tokens: tokens, heads: heads)
     var generator = SeededGenerator(seed: 6)
-    var everKept = [Bool](repeating: false, count: batch * tokens * hidden)
+    var everKept = [Bool](repeating: false, count: v.count)
     var droppedCount = 0
     for _ in 0..<draws {
       let output = Compute.withBackend(backend) {

@@ -100,8 +100,11 @@ enum CLIHarness {
     let id = UUID().uuidString
     let stdoutURL = temporary.appendingPathComponent("bert-cli-\(id).out")
     let stderrURL = temporary.appendingPathComponent("bert-cli-\(id).err")
-    FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-    FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+    for url in [stdoutURL, stderrURL] {
+      try #require(
+        FileManager.default.createFile(atPath: url.path, contents: nil),
+        "cannot create \(url.path) for the CLI's output")
+    }
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
