@@ -39,6 +39,11 @@ import Testing
         y.scalars,
         Self.reference(x.scalars, width: width, gamma: gamma, beta: beta, epsilon: 1e-12),
         rtol: 1e-4, atol: 1e-4, "layerNorm")
+      // The reference reads the same Float inputs (already rounded at 1000), in Double.
+      expectClose(
+        offset.layerNorm(gamma: gamma, beta: beta, epsilon: 1e-12).scalars,
+        Self.reference(offset.scalars, width: width, gamma: gamma, beta: beta, epsilon: 1e-12),
+        rtol: 0, atol: 5e-4, "layerNorm of inputs offset by 1000")
       let sum = zip(x.scalars, residual.scalars).map { $0 + $1 }
       let expected = Self.reference(sum, width: width, gamma: gamma, beta: beta, epsilon: 1e-5)
       // Both paths: the sum kept for backward, and the in-place one under withoutGradients.
