@@ -113,7 +113,8 @@ final class TrainingLog {
 
   init(url: URL) throws {
     if !FileManager.default.fileExists(atPath: url.path) {
-      FileManager.default.createFile(atPath: url.path, contents: nil)
+      // A file that cannot be created makes the FileHandle below throw, naming it.
+      _ = FileManager.default.createFile(atPath: url.path, contents: nil)
     }
     handle = try FileHandle(forWritingTo: url)
     handle.seekToEndOfFile()

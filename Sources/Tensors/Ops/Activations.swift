@@ -93,7 +93,7 @@ extension Tensor {
     result = result.detached()
     let output = result  // saved for backward: d tanh = 1 − y²
     return Tensor.record(result, inputs: [self]) { grad in
-      var gradInput = Tensor(uninitializedShape: output.shape)
+      let gradInput = Tensor(uninitializedShape: output.shape)
       let g = grad.storage.pointer
       let y = output.storage.pointer
       let dx = gradInput.storage.pointer
@@ -116,7 +116,7 @@ extension Tensor {
     result = result.detached()
     let output = result  // saved for backward: the gradient passes where y > 0
     return Tensor.record(result, inputs: [self]) { grad in
-      var gradInput = Tensor(uninitializedShape: output.shape)
+      let gradInput = Tensor(uninitializedShape: output.shape)
       let g = grad.storage.pointer
       let y = output.storage.pointer
       let dx = gradInput.storage.pointer
@@ -171,7 +171,7 @@ private enum GELU {
 extension Tensor {
   /// y = gelu(x + bias) over rows of width N (bias nil: N is the whole tensor).
   fileprivate static func geluForward(input: Tensor, bias: Tensor?, approximate: Bool) -> Tensor {
-    var result = Tensor(uninitializedShape: input.shape)  // [R, N]
+    let result = Tensor(uninitializedShape: input.shape)  // [R, N]
     let width = bias?.count ?? input.count
     let rows = input.count / Swift.max(width, 1)
     let x = input.storage.pointer
@@ -228,7 +228,7 @@ extension Tensor {
   fileprivate static func geluBackward(
     _ grad: Tensor, input: Tensor, bias: Tensor?, approximate: Bool
   ) -> (input: Tensor, bias: Tensor?) {
-    var gradInput = Tensor(uninitializedShape: input.shape)  // [R, N]
+    let gradInput = Tensor(uninitializedShape: input.shape)  // [R, N]
     let width = bias?.count ?? input.count
     let rows = input.count / Swift.max(width, 1)
     let x = input.storage.pointer
@@ -256,7 +256,7 @@ extension Tensor {
         geluBackwardRow(x + offset, b, g + offset, dx + offset, sums, width, approximate)
       }
     }
-    var gradBias = Tensor(zeros: [width])  // [N]
+    let gradBias = Tensor(zeros: [width])  // [N]
     let db = gradBias.storage.pointer
     for chunk in 0..<chunks {
       for j in 0..<width { db[j] += partials[chunk * width + j] }

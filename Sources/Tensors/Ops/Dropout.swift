@@ -147,7 +147,7 @@ extension Tensor {
     }
     result = result.detached()
     return Tensor.record(result, inputs: [self]) { grad in
-      var gradInput = Tensor(uninitializedShape: grad.shape)
+      let gradInput = Tensor(uninitializedShape: grad.shape)
       let g = grad.storage.pointer
       let dx = gradInput.storage.pointer
       let words = mask.words

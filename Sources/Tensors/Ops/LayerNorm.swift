@@ -119,7 +119,7 @@ extension Tensor {
   ) {
     let width = saved.width
     let rows = saved.rows
-    var gradInput = Tensor(uninitializedShape: saved.input.shape)  // [R, N]
+    let gradInput = Tensor(uninitializedShape: saved.input.shape)  // [R, N]
     let s = saved.input.storage.pointer
     let meanp = saved.mean.storage.pointer
     let rstdp = saved.reciprocalStd.storage.pointer

@@ -71,7 +71,7 @@ extension Tensor {
   {
     let classes = saved.logits.shape[1]
     let rows = saved.logits.shape[0]
-    var gradLogits = Tensor(zeros: saved.logits.shape)  // [N, C]
+    let gradLogits = Tensor(zeros: saved.logits.shape)  // [N, C]
     guard saved.counted > 0 else { return gradLogits }
     let factor = gradLoss / Float(saved.counted)
     let x = saved.logits.storage.pointer

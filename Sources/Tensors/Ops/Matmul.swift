@@ -91,7 +91,7 @@ extension Tensor {
         bias.shape == [outFeatures], "linear: bias \(bias.shape) for weight \(weight.shape)")
     }
     let rows = x.count / inFeatures
-    var y = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])  // [B…, out]
+    let y = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outFeatures])  // [B…, out]
     if let bias {
       // Start C from the broadcast bias and let GEMM accumulate onto it (beta = 1).
       let biasPointer = bias.storage.pointer

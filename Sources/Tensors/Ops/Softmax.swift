@@ -102,7 +102,7 @@ extension Tensor {
     _ row: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
   ) -> Tensor {
     let width = saved.width
-    var gradInput = Tensor(uninitializedShape: saved.output.shape)  // [R, N]
+    let gradInput = Tensor(uninitializedShape: saved.output.shape)  // [R, N]
     let y = saved.output.storage.pointer
     let g = grad.storage.pointer
     let dx = gradInput.storage.pointer
