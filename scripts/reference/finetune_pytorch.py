@@ -187,6 +187,30 @@ def warmup_steps(ratio: float, total: int) -> int:
     return int(math.ceil(float(np.float32(ratio) * np.float32(total))))
 
 
+def optimizer_and_schedule(torch, model, settings: dict, features: int):
+    """AdamW (betas 0.9, 0.999, eps 1e-8; no decay on biases and LayerNorm) and the
+    linear warm-up and decay over all updates, as the Swift trainer; returns
+    (optimizer, scheduler, updates), updates capped by `max_steps` when set."""
+    from transformers import get_linear_schedule_with_warmup
+
+    def decays(name: str) -> bool:
+        return not (name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name)
+
+    named = list(model.named_parameters())
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for n, p in named if decays(n)],
+          "weight_decay": float(settings["weight_decay"])},
+         {"params": [p for n, p in named if not decays(n)], "weight_decay": 0.0}],
+        lr=float(settings["learning_rate"]), betas=(0.9, 0.999), eps=1e-8)
+    batches_per_epoch = math.ceil(features / int(settings["batch_size"]))
+    updates_per_epoch = math.ceil(batches_per_epoch / int(settings["gradient_accumulation"]))
+    total = updates_per_epoch * int(settings["epochs"])
+    if settings.get("max_steps"):
+        total = min(total, int(settings["max_steps"]))
+    warmup = warmup_steps(float(settings["warmup_ratio"]), total)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total), total
+
+
 def pad(rows: list[list[int]], value: int = 0) -> list[list[int]]:
     width = max(len(r) for r in rows)
     return [r + [value] * (width - len(r)) for r in rows]
@@ -617,7 +641,7 @@ def build_task(kind, folder, tokenizer, settings, limit_train, limit_eval):
 
 
 def run_task(kind, folder, args, torch):
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoTokenizer
 
     settings = read_settings(folder)
     unknown = sorted(set(settings) - KNOWN_SETTINGS)
@@ -663,21 +687,7 @@ def run_task(kind, folder, args, torch):
     if missing:
         sys.exit(f"{args.model}: pretrained weights missing: {missing[:5]}")
 
-    no_decay = [p for n, p in model.named_parameters()
-                if n.endswith("bias") or "LayerNorm" in n or "layer_norm" in n]
-    decay = [p for n, p in model.named_parameters()
-             if not (n.endswith("bias") or "LayerNorm" in n or "layer_norm" in n)]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": float(settings["weight_decay"])},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=float(settings["learning_rate"]), betas=(0.9, 0.999), eps=1e-8)
-    batches_per_epoch = math.ceil(features / batch_size)
-    updates_per_epoch = math.ceil(batches_per_epoch / accumulation)
-    total = updates_per_epoch * epochs
-    if settings.get("max_steps"):
-        total = min(total, int(settings["max_steps"]))
-    warmup = warmup_steps(float(settings["warmup_ratio"]), total)
-    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
+    optimizer, scheduler, total = optimizer_and_schedule(torch, model, settings, features)
     lengths = [len(f["input_ids"]) for f in task.train]
     rng = random.Random(seed)
     metric = settings.get("metric") or {"qa": "f1", "tagging": "token_accuracy"}.get(
@@ -749,7 +759,7 @@ def run_task(kind, folder, args, torch):
                   "eval_examples": task.eval_examples, "eval_features": len(task.eval)},
         "notes": {**task.notes, **({"read": task.read_notes} if task.read_notes else {})},
         "updates": step,
-        "warmup_steps": warmup,
+        "warmup_steps": warmup_steps(float(settings["warmup_ratio"]), total),
         "metric": metric,
         "epochs": history,
         "best_epoch": best["epoch"],

@@ -90,28 +90,19 @@ class SeededGenerator:
         s[3] = self._rotate(s[3], 45)
         return result
 
-
-def shuffle(values: list, generator: SeededGenerator) -> None:
-    """The Swift Fisher–Yates shuffle."""
-    for i in range(len(values) - 1, 0, -1):
-        j = generator.next() % (i + 1)
-        values[i], values[j] = values[j], values[i]
+    def shuffle(self, values: list) -> None:
+        """The Swift Fisher–Yates shuffle (the interface of `random.Random.shuffle`)."""
+        for i in range(len(values) - 1, 0, -1):
+            j = self.next() % (i + 1)
+            values[i], values[j] = values[j], values[i]
 
 
 def swift_batch_order(lengths: list[int], batch_size: int, seed: int, epoch: int,
                       bucketing: bool) -> list[list[int]]:
-    """The batches of 0-based `epoch`, as `Trainer.batchOrder` cuts them."""
+    """The batches of 0-based `epoch`, as `Trainer.batchOrder` cuts them: the
+    reference script's batching, with the Swift generator's shuffle."""
     generator = SeededGenerator(mix(seed, 0xE90C, epoch))
-    indices = list(range(len(lengths)))
-    shuffle(indices, generator)
-    if bucketing:
-        pool = batch_size * 50
-        indices = [i for start in range(0, len(indices), pool)
-                   for i in sorted(indices[start:start + pool], key=lambda i: -lengths[i])]
-    batches = [indices[s:s + batch_size] for s in range(0, len(indices), batch_size)]
-    if bucketing:
-        shuffle(batches, generator)
-    return batches
+    return reference.batch_order(lengths, batch_size, bucketing, generator)
 
 
 # ---------------------------------------------------------------------------
@@ -177,8 +168,8 @@ class SwiftDropout:
 def load_task(folder: Path, model_dir: Path):
     from transformers import AutoTokenizer
     settings = reference.read_settings(folder)
-    settings.setdefault("max_length", 384 if reference.task_kind(folder, settings) == "qa" else 128)
     kind = reference.task_kind(folder, settings)
+    settings.setdefault("max_length", 384 if kind == "qa" else 128)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     return kind, settings, reference.build_task(kind, folder, tokenizer, settings, None, None)
 
@@ -219,7 +210,6 @@ def start(args) -> None:
 
 def train(args) -> None:
     import torch
-    from transformers import get_linear_schedule_with_warmup
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.dropout_seed)
     kind, settings, task = load_task(args.folder, args.start)
@@ -229,20 +219,12 @@ def train(args) -> None:
         str(args.start), **({"attn_implementation": "eager"} if args.swift_dropout else {}))
     swift_dropout = SwiftDropout(torch) if args.swift_dropout else None
     seed = int(settings["seed"])
-    no_decay = lambda name: name.endswith("bias") or "LayerNorm" in name  # noqa: E731
-    optimizer = torch.optim.AdamW(
-        [{"params": [p for n, p in model.named_parameters() if not no_decay(n)],
-          "weight_decay": float(settings["weight_decay"])},
-         {"params": [p for n, p in model.named_parameters() if no_decay(n)],
-          "weight_decay": 0.0}],
-        lr=float(settings["learning_rate"]), betas=(0.9, 0.999), eps=1e-8)
-    batch_size, epochs = int(settings["batch_size"]), int(settings["epochs"])
-    accumulation = int(settings["gradient_accumulation"])
-    updates = math.ceil(math.ceil(len(task.train) / batch_size) / accumulation) * epochs
     if args.max_steps:
-        updates = min(updates, args.max_steps)  # the schedule's length, as the Swift trainer
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, reference.warmup_steps(float(settings["warmup_ratio"]), updates), updates)
+        settings["max_steps"] = args.max_steps  # the schedule's length, as the Swift trainer
+    optimizer, scheduler, updates = reference.optimizer_and_schedule(
+        torch, model, settings, len(task.train))
+    epochs, accumulation = int(settings["epochs"]), int(settings["gradient_accumulation"])
+    batch_size = int(settings["batch_size"])
     lengths = [len(f["input_ids"]) for f in task.train]
     step = 0
     with open(args.output, "w") as log:
@@ -292,10 +274,13 @@ def compare(args) -> None:
             rel = abs(s["grad_norm"] - p["grad_norm"]) / max(p["grad_norm"], 1e-12)
             print(f"{i + 1:4d}  {s['loss']:.5f} {p['loss']:.5f} {abs(s['loss'] - p['loss']):.1e}"
                   f"    {s['grad_norm']:9.5f} {p['grad_norm']:9.5f} {rel:.1e}")
+    def epoch_mean(log: list[dict], epoch: int) -> float:
+        losses = [r["loss"] for r in log[:steps] if r["epoch"] == epoch]
+        return sum(losses) / len(losses)
+
     for epoch in sorted({r["epoch"] for r in swift[:steps]}):
-        mean = lambda log: sum(r["loss"] for r in log[:steps] if r["epoch"] == epoch) / max(  # noqa: E731
-            1, sum(1 for r in log[:steps] if r["epoch"] == epoch))
-        print(f"epoch {epoch} mean loss: Swift {mean(swift):.4f}, PyTorch {mean(torch_log):.4f}")
+        print(f"epoch {epoch} mean loss: Swift {epoch_mean(swift, epoch):.4f}, "
+              f"PyTorch {epoch_mean(torch_log, epoch):.4f}")
 
 
 def main() -> None:
