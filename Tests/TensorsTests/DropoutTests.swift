@@ -39,28 +39,30 @@ import Testing
     }
   }
 
-  /// Filling elements first ..< first + count gives the same bits as filling
-  /// 0 ..< first + count and reading from bit `first`, at every offset, odd or
-  /// even, and across word boundaries: a mask depends only on the element index.
-  @Test func maskBitsDependOnlyOnTheElementIndex() {
+  /// The mask stream as the file header defines it: element e keeps when the
+  /// low (e even) or high (e odd) 32 bits of SplitMix64 output number ⌊e/2⌋ of
+  /// the stream `key` reach the threshold. `mix` is SplitMix64: seeded with 0,
+  /// its first output is 0xE220A8397B1DCDAF (the reference implementation's
+  /// published value). Every start offset, odd or even, and every word boundary
+  /// must pack exactly those bits.
+  @Test func maskBitsFollowTheStreamDefinition() {
+    #expect(DropoutBits.mix(0, 0) == 0xE220_A839_7B1D_CDAF)
     let key: UInt64 = 0x1234_5678_9ABC_DEF0
     let threshold = DropoutBits.threshold(probability: 0.5)
-    let total = 300
-    let whole = UnsafeMutablePointer<UInt64>.allocate(capacity: total / 64 + 2)
-    defer { whole.deallocate() }
-    whole.initialize(repeating: 0, count: total / 64 + 2)
-    DropoutBits.fill(key: key, threshold: threshold, first: 0, count: total, into: whole)
-    func bit(_ words: UnsafePointer<UInt64>, _ index: Int) -> Bool {
-      (words[index >> 6] >> UInt64(index & 63)) & 1 == 1
+    func expected(_ element: Int) -> Bool {
+      let random = DropoutBits.mix(key, UInt64(element >> 1))
+      return (element & 1 == 0 ? random & 0xFFFF_FFFF : random >> 32) >= threshold
     }
+    let total = 300
     var mismatches: [(first: Int, count: Int, element: Int)] = []
     for first in 0..<70 {
       for count in [1, 2, 63, 64, 65, 66, 127, 128, 129, total - first] {
-        let part = UnsafeMutablePointer<UInt64>.allocate(capacity: count / 64 + 2)
-        defer { part.deallocate() }
-        part.initialize(repeating: 0, count: count / 64 + 2)
-        DropoutBits.fill(key: key, threshold: threshold, first: first, count: count, into: part)
-        for i in 0..<count where bit(part, i) != bit(whole, first + i) {
+        let words = UnsafeMutablePointer<UInt64>.allocate(capacity: count / 64 + 2)
+        defer { words.deallocate() }
+        words.initialize(repeating: 0, count: count / 64 + 2)
+        DropoutBits.fill(key: key, threshold: threshold, first: first, count: count, into: words)
+        for i in 0..<count where ((words[i >> 6] >> UInt64(i & 63)) & 1 == 1) != expected(first + i)
+        {
           mismatches.append((first, count, first + i))
         }
       }
