@@ -37,11 +37,18 @@ struct MiniLMReferenceTests {
     var sentences: [Sentence]
   }
 
-  @Test(arguments: BackendKind.allAvailable)
-  func matchesTransformers(_ backend: BackendKind) throws {
+  /// Once from `tokenizer.json` alone and once from `vocab.txt` alone, each
+  /// on every backend.
+  @Test(arguments: BackendKind.allAvailable, [TokenizerFormat.tokenizerJSON, .vocabularyText])
+  func matchesTransformers(_ backend: BackendKind, _ format: TokenizerFormat) throws {
     let reference = try JSONDecoder().decode(
       Reference.self, from: Data(contentsOf: ModelFixtures.url("minilm/reference.json")))
-    let pipeline = try BertPipeline(directory: AssetCache.defaultModelDirectory)
+    let directory = try ModelFixtures.copy(
+      AssetCache.defaultModelDirectory,
+      without: format == .tokenizerJSON ? "vocab.txt" : "tokenizer.json")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let pipeline = try BertPipeline(directory: directory)
+    #expect(pipeline.tokenizer.format == format)
     #expect(!pipeline.loadReport.hasProblems)
     #expect(pipeline.loadReport.ignored == ["embeddings.position_ids"])
     let sentences = reference.sentences

@@ -18,6 +18,12 @@ enum StrictJSON {
   case bool(Bool)
   case null
 
+  /// Whether the value is `null`.
+  var isNull: Bool {
+    if case .null = self { return true }
+    return false
+  }
+
   /// The JSON type's name, for messages.
   var typeName: String {
     switch self {

@@ -272,6 +272,11 @@ struct TokenizerWorkspace {
   /// The normalised words, and the words as ranges of it.
   var normalized = NormalizedBuffer()
   var words: [Range<Int>] = []
+  /// For a `tokenizer.json`: the id of each word that is an added token, -1 for
+  /// the others (empty for a `vocab.txt` tokenizer).
+  var wordTokenIDs: [Int] = []
+  /// Scratch space of the normalizers.
+  var scratch = NormalizedBuffer()
   /// The whitespace-delimited word being gathered: scalars and original indices.
   var rawScalars: [Unicode.Scalar] = []
   var rawIndices: [Int] = []
@@ -286,6 +291,7 @@ struct TokenizerWorkspace {
   mutating func reset() {
     normalized.removeAll()
     words.removeAll(keepingCapacity: true)
+    wordTokenIDs.removeAll(keepingCapacity: true)
   }
 }
 

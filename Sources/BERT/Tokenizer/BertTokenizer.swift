@@ -1,14 +1,28 @@
 import Foundation
 
-/// BERT's WordPiece tokenizer, identical to Hugging Face's `BertTokenizer`.
+/// The file a ``BertTokenizer`` was read from, which decides whose rules it follows.
+public enum TokenizerFormat: String, Sendable, Equatable {
+  /// `vocab.txt` (with `tokenizer_config.json`): the rules of transformers'
+  /// Python `BertTokenizer` (`BertTokenizerLegacy` in transformers 5).
+  case vocabularyText = "vocab.txt"
+  /// `tokenizer.json`: the rules of the `tokenizers` library, which
+  /// transformers' fast tokenizer runs.
+  case tokenizerJSON = "tokenizer.json"
+}
+
+/// BERT's WordPiece tokenizer, identical to Hugging Face's.
 ///
-/// Ids, tokens and token types are those of HF's slow (Python) tokenizer
+/// From a `tokenizer.json` it follows the `tokenizers` library (transformers'
+/// fast tokenizer): the file's normalizer, pre-tokenizer, WordPiece model,
+/// post-processor and added tokens (see ``TokenizerFormat/tokenizerJSON``).
+/// From a `vocab.txt` it follows HF's slow (Python) tokenizer
 /// (`models/bert/tokenization_bert.py`; `tokenization_bert_legacy.py` in
-/// transformers 5); offsets are those its fast tokenizer returns. The text goes
-/// through three stages:
-/// 1. special tokens written in the text (`[CLS]`, `[SEP]`, `[PAD]`, `[UNK]`,
-///    `[MASK]`) are split off first and kept, as HF's added-token trie does;
-/// 2. ``BasicTokenizer`` cleans, normalises and splits the rest into words;
+/// transformers 5) for ids, tokens and token types, and its fast tokenizer for
+/// offsets. The text goes through three stages:
+/// 1. special and added tokens written in the text (`[CLS]`, `[SEP]`, `[PAD]`,
+///    `[UNK]`, `[MASK]`) are split off first and kept, as HF's added-token trie does;
+/// 2. the rest is cleaned, normalised and split into words (``BasicTokenizer``,
+///    or the file's normalizer and pre-tokenizer);
 /// 3. WordPiece cuts each word into vocabulary entries, greedily, longest first.
 ///
 /// Offsets are half-open ranges of Unicode scalar indices in the original text
@@ -20,12 +34,23 @@ import Foundation
 /// let encoding = tokenizer.encode("How old are you?", pair: "I am six.", maxLength: 128)
 /// ```
 public struct BertTokenizer: Sendable {
-  /// Token of each id (the line index in `vocab.txt`).
+  /// Token of each id (the line index in `vocab.txt`; the model's vocabulary
+  /// and the added tokens of a `tokenizer.json`).
   public let vocabulary: [String]
-  /// The basic tokenizer's settings (lower-casing, accents, CJK).
+  /// The file the tokenizer was read from.
+  public let format: TokenizerFormat
+  /// The basic tokenizer's settings (lower-casing, accents, CJK). From a
+  /// `tokenizer.json` they describe its `BertNormalizer`, or are HF's defaults
+  /// with lower-casing as its normalizer has it.
   public let basicTokenizer: BasicTokenizer
+  /// Stage 2: BERT's basic tokenizer, or a `tokenizer.json`'s pipeline.
+  let splitter: WordSplitter
   /// The WordPiece stage.
   let wordPieceTokenizer: WordPieceTokenizer
+  /// Where the special tokens go around one text or a pair.
+  let postProcessor: PostProcessor
+  /// Added tokens matched in the original text before anything else.
+  let addedTokens: AddedTokenMatcher
   /// The longest input the model accepts (`model_max_length`), when known. It is
   /// the default limit for truncation and for ``Padding/maxLength``.
   public let modelMaxLength: Int?
@@ -45,12 +70,6 @@ public struct BertTokenizer: Sendable {
   public let unknownTokenID: Int
   public let maskTokenID: Int?
 
-  /// Special tokens that split the text before anything else, longest first,
-  /// as scalars, with their ids.
-  private let specialTokens: [(scalars: [Unicode.Scalar], id: Int)]
-  /// The first scalar of each special token (usually just "[").
-  private let specialTokenStarts: [Unicode.Scalar]
-
   /// Whether the text is lower-cased (HF's `do_lower_case`).
   public var doLowerCase: Bool { basicTokenizer.doLowerCase }
   /// Whether accents are stripped; nil follows ``doLowerCase`` (HF's `strip_accents`).
@@ -60,24 +79,55 @@ public struct BertTokenizer: Sendable {
   /// Longer words, in scalars after normalisation, become `[UNK]` (HF: 100).
   public var maxInputCharactersPerWord: Int { wordPieceTokenizer.maxInputCharactersPerWord }
 
+  /// Stage 2 of the tokenizer.
+  enum WordSplitter: Sendable {
+    case basic(BasicTokenizer)
+    case pipeline(TokenizerPipeline)
+  }
+
   // MARK: - Creating a tokenizer
 
-  /// Reads `vocab.txt` and, when present, `tokenizer_config.json` from a model directory.
+  /// Reads a model directory's tokenizer: `tokenizer.json` when it exists (it
+  /// wins over `vocab.txt`, as in transformers), else `vocab.txt`; and
+  /// `tokenizer_config.json` when present.
   ///
   /// - Parameters:
   ///   - directory: a directory as transformers writes it.
-  ///   - allowDuplicateTokens: HF accepts a vocabulary in which a token repeats
+  ///   - allowDuplicateTokens: HF accepts a `vocab.txt` in which a token repeats
   ///     and keeps its last id; by default this refuses such a file.
   /// - Throws: ``TokenizerError`` when the vocabulary is missing, empty, repeats a
-  ///   token or lacks a special token, or when the configuration is malformed.
+  ///   token or lacks a special token, when `tokenizer.json` is malformed or not
+  ///   a WordPiece tokenizer, or when the configuration is malformed.
   public init(directory: URL, allowDuplicateTokens: Bool = false) throws(TokenizerError) {
-    let vocabularyURL = directory.appendingPathComponent("vocab.txt")
-    let vocabulary = try Self.readVocabulary(vocabularyURL)
     let configURL = directory.appendingPathComponent("tokenizer_config.json")
     let config = try TokenizerConfiguration(contentsOf: configURL)
+    let tokenizerURL = directory.appendingPathComponent(TokenizerFormat.tokenizerJSON.rawValue)
+    if FileManager.default.fileExists(atPath: tokenizerURL.path) {
+      try self.init(
+        file: TokenizerFile(contentsOf: tokenizerURL), configuration: config,
+        path: tokenizerURL.path)
+      return
+    }
+    let vocabularyURL = directory.appendingPathComponent(TokenizerFormat.vocabularyText.rawValue)
+    guard FileManager.default.fileExists(atPath: vocabularyURL.path) else {
+      throw .missingTokenizer(directory: directory.path)
+    }
+    let vocabulary = try Self.readVocabulary(vocabularyURL)
     try self.init(
       vocabulary: vocabulary, configuration: config, file: vocabularyURL.path,
       allowDuplicateTokens: allowDuplicateTokens)
+  }
+
+  /// Reads a `tokenizer.json`, with the `tokenizer_config.json` beside it when present.
+  ///
+  /// - Throws: ``TokenizerError`` when the file is malformed, holds a model other
+  ///   than WordPiece or a component this package does not implement, or lacks a
+  ///   special token.
+  public init(tokenizerFile url: URL) throws(TokenizerError) {
+    let configURL = url.deletingLastPathComponent().appendingPathComponent("tokenizer_config.json")
+    try self.init(
+      file: TokenizerFile(contentsOf: url),
+      configuration: TokenizerConfiguration(contentsOf: configURL), path: url.path)
   }
 
   /// Builds a tokenizer from a vocabulary in memory (id = index).
@@ -103,6 +153,8 @@ public struct BertTokenizer: Sendable {
       allowDuplicateTokens: allowDuplicateTokens)
   }
 
+  /// A `vocab.txt` tokenizer: BERT's basic tokenizer, its five special tokens
+  /// and its template.
   private init(
     vocabulary: [String], configuration config: TokenizerConfiguration, file: String,
     allowDuplicateTokens: Bool
@@ -116,40 +168,116 @@ public struct BertTokenizer: Sendable {
         throw .duplicateToken(token: token, file: file, line: id + 1, firstLine: first + 1)
       }
     }
-    func specialID(_ token: String) throws(TokenizerError) -> Int {
-      guard let id = tokenToID[VocabularyKey(token)] else {
-        throw .missingSpecialToken(token: token, file: file)
-      }
-      return id
+    let ids = try SpecialTokenIDs(config, unknownToken: config.unknownToken, file: file) {
+      tokenToID[VocabularyKey($0)]
     }
+    var specials: [AddedToken] = []
+    for (token, id) in [
+      (config.unknownToken, ids.unknownID), (config.separatorToken, ids.separatorID),
+      (config.paddingToken, ids.paddingID), (config.classificationToken, ids.classificationID),
+      (config.maskToken, ids.maskID),
+    ] {
+      guard let id, !token.isEmpty, !specials.contains(where: { $0.id == id }) else { continue }
+      specials.append(AddedToken(content: token, id: id))
+    }
+    let basic = BasicTokenizer(
+      doLowerCase: config.doLowerCase, stripAccents: config.stripAccents,
+      tokenizeChineseCharacters: config.tokenizeChineseCharacters,
+      neverSplit: Set(specials.map { String(String.UnicodeScalarView($0.content)) }))
+    self.init(
+      vocabulary: vocabulary, format: .vocabularyText, basicTokenizer: basic,
+      splitter: .basic(basic),
+      wordPieceTokenizer: WordPieceTokenizer(tokenToID: tokenToID, unknownTokenID: ids.unknownID),
+      postProcessor: .bert(classification: ids.classificationID, separator: ids.separatorID),
+      addedTokens: AddedTokenMatcher(specials), configuration: config, ids: ids)
+  }
+
+  /// A `tokenizer.json` tokenizer. The special tokens' strings come from
+  /// `tokenizer_config.json` (HF's defaults without it), the unknown token
+  /// from the WordPiece model.
+  private init(
+    file tokenizerFile: TokenizerFile, configuration config: TokenizerConfiguration, path: String
+  ) throws(TokenizerError) {
+    var tokenToID: [VocabularyKey: Int] = [:]
+    tokenToID.reserveCapacity(tokenizerFile.vocabulary.count)
+    for (id, token) in tokenizerFile.vocabulary.enumerated() {
+      tokenToID[VocabularyKey(token)] = id
+    }
+    let ids = try SpecialTokenIDs(config, unknownToken: tokenizerFile.unknownToken, file: path) {
+      tokenToID[VocabularyKey($0)]
+    }
+    guard let unknownID = tokenizerFile.modelVocabulary[VocabularyKey(tokenizerFile.unknownToken)]
+    else { throw .missingSpecialToken(token: tokenizerFile.unknownToken, file: path) }
+    var basic = BasicTokenizer()
+    switch tokenizerFile.normalizer {
+    case .bert(_, let chinese, let strip, let lower)?:
+      basic = BasicTokenizer(
+        doLowerCase: lower, stripAccents: strip, tokenizeChineseCharacters: chinese)
+    case let normalizer:
+      basic.doLowerCase = normalizer?.lowercases ?? false
+    }
+    self.init(
+      vocabulary: tokenizerFile.vocabulary, format: .tokenizerJSON, basicTokenizer: basic,
+      splitter: .pipeline(
+        TokenizerPipeline(
+          normalizer: tokenizerFile.normalizer, preTokenizer: tokenizerFile.preTokenizer,
+          normalizedAddedTokens: tokenizerFile.addedTokens.filter(\.normalized))),
+      wordPieceTokenizer: WordPieceTokenizer(
+        tokenToID: tokenizerFile.modelVocabulary, unknownTokenID: unknownID,
+        maxInputCharactersPerWord: tokenizerFile.maxInputCharactersPerWord,
+        continuationPrefix: tokenizerFile.continuingSubwordPrefix),
+      postProcessor: tokenizerFile.postProcessor,
+      addedTokens: AddedTokenMatcher(tokenizerFile.addedTokens.filter { !$0.normalized }),
+      configuration: config, ids: ids)
+  }
+
+  private init(
+    vocabulary: [String], format: TokenizerFormat, basicTokenizer: BasicTokenizer,
+    splitter: WordSplitter, wordPieceTokenizer: WordPieceTokenizer, postProcessor: PostProcessor,
+    addedTokens: AddedTokenMatcher, configuration config: TokenizerConfiguration,
+    ids: SpecialTokenIDs
+  ) {
     self.vocabulary = vocabulary
+    self.format = format
+    self.basicTokenizer = basicTokenizer
+    self.splitter = splitter
+    self.wordPieceTokenizer = wordPieceTokenizer
+    self.postProcessor = postProcessor
+    self.addedTokens = addedTokens
+    modelMaxLength = config.modelMaxLength
     classificationToken = config.classificationToken
     separatorToken = config.separatorToken
     paddingToken = config.paddingToken
-    unknownToken = config.unknownToken
+    unknownToken = ids.unknownToken
     maskToken = config.maskToken
-    classificationTokenID = try specialID(config.classificationToken)
-    separatorTokenID = try specialID(config.separatorToken)
-    paddingTokenID = try specialID(config.paddingToken)
-    unknownTokenID = try specialID(config.unknownToken)
-    maskTokenID = tokenToID[VocabularyKey(config.maskToken)]
-    modelMaxLength = config.modelMaxLength
+    classificationTokenID = ids.classificationID
+    separatorTokenID = ids.separatorID
+    paddingTokenID = ids.paddingID
+    unknownTokenID = ids.unknownID
+    maskTokenID = ids.maskID
+  }
 
-    var specials: [(scalars: [Unicode.Scalar], id: Int)] = []
-    for token in [unknownToken, separatorToken, paddingToken, classificationToken, maskToken] {
-      if let id = tokenToID[VocabularyKey(token)], !token.isEmpty,
-        !specials.contains(where: { $0.id == id })
-      {
-        specials.append((Array(token.unicodeScalars), id))
+  /// The ids of the special tokens a configuration names; `[MASK]` is optional.
+  private struct SpecialTokenIDs {
+    var unknownToken: String
+    var classificationID, separatorID, paddingID, unknownID: Int
+    var maskID: Int?
+
+    init(
+      _ config: TokenizerConfiguration, unknownToken: String, file: String,
+      id: (String) -> Int?
+    ) throws(TokenizerError) {
+      func required(_ token: String) throws(TokenizerError) -> Int {
+        guard let value = id(token) else { throw .missingSpecialToken(token: token, file: file) }
+        return value
       }
+      self.unknownToken = unknownToken
+      classificationID = try required(config.classificationToken)
+      separatorID = try required(config.separatorToken)
+      paddingID = try required(config.paddingToken)
+      unknownID = try required(unknownToken)
+      maskID = id(config.maskToken)
     }
-    specialTokens = specials.sorted { $0.scalars.count > $1.scalars.count }
-    specialTokenStarts = Array(Set(specials.map { $0.scalars[0] }))
-    basicTokenizer = BasicTokenizer(
-      doLowerCase: config.doLowerCase, stripAccents: config.stripAccents,
-      tokenizeChineseCharacters: config.tokenizeChineseCharacters,
-      neverSplit: Set(specials.map { String(String.UnicodeScalarView($0.scalars)) }))
-    wordPieceTokenizer = WordPieceTokenizer(tokenToID: tokenToID, unknownTokenID: unknownTokenID)
   }
 
   /// Reads `vocab.txt`: one token per line, the id is the line index. Lines end
@@ -208,39 +336,32 @@ public struct BertTokenizer: Sendable {
     var offsets: [Range<Int>] = []
     ids.reserveCapacity(scalars.count / 3 + 4)
     offsets.reserveCapacity(scalars.count / 3 + 4)
-    func appendFragment(_ range: Range<Int>, _ workspace: inout TokenizerWorkspace) {
-      guard !range.isEmpty else { return }
+    // Added tokens written in the text first: leftmost, then longest.
+    for piece in addedTokens.split(scalars, in: 0..<scalars.count) {
+      if let id = piece.id {
+        ids.append(id)
+        offsets.append(piece.range)
+        continue
+      }
       workspace.reset()
-      basicTokenizer.appendWords(of: scalars, in: range, to: &workspace)
-      for word in workspace.words {
-        wordPieceTokenizer.appendPieces(of: word, in: &workspace, ids: &ids, offsets: &offsets)
+      switch splitter {
+      case .basic(let basic): basic.appendWords(of: scalars, in: piece.range, to: &workspace)
+      case .pipeline(let pipeline):
+        pipeline.appendWords(of: scalars, in: piece.range, to: &workspace)
+      }
+      for (k, word) in workspace.words.enumerated() {
+        if k < workspace.wordTokenIDs.count, workspace.wordTokenIDs[k] >= 0 {
+          ids.append(workspace.wordTokenIDs[k])
+          offsets.append(
+            workspace.normalized.starts[
+              word.lowerBound]..<workspace.normalized.ends[
+                word.upperBound - 1])
+        } else {
+          wordPieceTokenizer.appendPieces(of: word, in: &workspace, ids: &ids, offsets: &offsets)
+        }
       }
     }
-    // Split off special tokens written in the text: leftmost, then longest.
-    var fragmentStart = 0
-    var i = 0
-    while i < scalars.count {
-      if specialTokenStarts.contains(scalars[i]), let special = specialToken(at: i, in: scalars) {
-        appendFragment(fragmentStart..<i, &workspace)
-        ids.append(special.id)
-        offsets.append(i..<i + special.scalars.count)
-        i += special.scalars.count
-        fragmentStart = i
-      } else {
-        i += 1
-      }
-    }
-    appendFragment(fragmentStart..<scalars.count, &workspace)
     return (ids, offsets)
-  }
-
-  private func specialToken(at i: Int, in scalars: [Unicode.Scalar]) -> (
-    scalars: [Unicode.Scalar], id: Int
-  )? {
-    for special in specialTokens where i + special.scalars.count <= scalars.count {
-      if scalars[i..<i + special.scalars.count].elementsEqual(special.scalars) { return special }
-    }
-    return nil
   }
 
   // MARK: - Encoding
@@ -303,9 +424,16 @@ public struct BertTokenizer: Sendable {
     var second = pair.map { tokenize($0, workspace: &workspace) }
     let limit = maxLength ?? modelMaxLength
     if let limit, truncation != .doNotTruncate {
-      let total = first.ids.count + (second?.ids.count ?? 0) + (second == nil ? 2 : 3)
-      let (removeFirst, removeSecond) = Self.tokensToRemove(
-        total - limit, first: first.ids.count, second: second?.ids.count, truncation: truncation)
+      let added = postProcessor.addedTokenCount(pair: second != nil)
+      let total = first.ids.count + (second?.ids.count ?? 0) + added
+      let (removeFirst, removeSecond) =
+        format == .tokenizerJSON
+        ? Self.tokensToRemoveAsTokenizers(
+          keeping: limit - added, first: first.ids.count, second: second?.ids.count,
+          truncation: truncation)
+        : Self.tokensToRemove(
+          total - limit, first: first.ids.count, second: second?.ids.count,
+          truncation: truncation)
       first.ids.removeLast(removeFirst)
       first.offsets.removeLast(removeFirst)
       second?.ids.removeLast(removeSecond)
@@ -341,26 +469,41 @@ public struct BertTokenizer: Sendable {
     }
   }
 
-  /// `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, with types, masks, offsets and sequence ids.
+  /// How many tokens to remove from the end of each text so that `target`
+  /// tokens remain (special tokens not counted): the `tokenizers` library's
+  /// `truncate_encodings`. With two long texts the first keeps `target / 2`
+  /// and the second the rest, so the first loses more on a tie. Where the
+  /// library refuses (`onlySecond` or `onlyFirst` when that text is too short,
+  /// `onlySecond` without a second text), that text is emptied or nothing is
+  /// removed, instead of an error.
+  static func tokensToRemoveAsTokenizers(
+    keeping target: Int, first: Int, second: Int?, truncation: Truncation
+  ) -> (first: Int, second: Int) {
+    // A limit below the special tokens' count leaves the texts whole, as in the library.
+    guard target >= 0, first + (second ?? 0) > target else { return (0, 0) }
+    let excess = first + (second ?? 0) - target
+    switch (truncation, second) {
+    case (.doNotTruncate, _), (.onlySecond, nil): return (0, 0)
+    case (.onlyFirst, _), (.longestFirst, nil): return (min(excess, first), 0)
+    case (.onlySecond, let second?): return (0, min(excess, second))
+    case (.longestFirst, let second?):
+      var shorter = min(first, second)
+      var longer = shorter > target ? shorter : max(shorter, target - shorter)
+      if shorter + longer > target {
+        shorter = target / 2
+        longer = shorter + target % 2
+      }
+      let (keepFirst, keepSecond) = first > second ? (longer, shorter) : (shorter, longer)
+      return (max(first - keepFirst, 0), max(second - keepSecond, 0))
+    }
+  }
+
+  /// The encoding of one text or a pair, with the special tokens of the
+  /// post-processor (`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]` for BERT).
   private func assemble(
     _ first: (ids: [Int], offsets: [Range<Int>]), _ second: (ids: [Int], offsets: [Range<Int>])?
   ) -> Encoding {
-    let a = first.ids.count
-    let b = second?.ids.count ?? -1  // -1: no second text and no second [SEP]
-    var ids = [classificationTokenID] + first.ids + [separatorTokenID]
-    var offsets = [0..<0] + first.offsets + [0..<0]
-    var sequenceIDs: [Int?] = [nil] + repeatElement(0, count: a) + [nil]
-    var specialMask = [1] + repeatElement(0, count: a) + [1]
-    if let second {
-      ids += second.ids + [separatorTokenID]
-      offsets += second.offsets + [0..<0]
-      sequenceIDs += repeatElement(1, count: b) + [nil]
-      specialMask += repeatElement(0, count: b) + [1]
-    }
-    let types = Array(repeating: 0, count: a + 2) + Array(repeating: 1, count: b + 1)
-    return Encoding(
-      inputIDs: ids, tokenTypeIDs: types, attentionMask: Array(repeating: 1, count: ids.count),
-      specialTokensMask: specialMask, offsets: offsets, sequenceIDs: sequenceIDs)
+    postProcessor.assemble(first, second)
   }
 
   // MARK: - Question answering
@@ -391,9 +534,9 @@ public struct BertTokenizer: Sendable {
     var workspace = TokenizerWorkspace()
     let first = tokenize(question, workspace: &workspace)
     let second = tokenize(context, workspace: &workspace)
-    let window = maxLength - first.ids.count - 3
+    let window = maxLength - first.ids.count - postProcessor.addedTokenCount(pair: true)
     var parts: [Range<Int>] = []
-    if first.ids.count + second.ids.count + 3 <= maxLength {
+    if first.ids.count + second.ids.count + postProcessor.addedTokenCount(pair: true) <= maxLength {
       parts = [0..<second.ids.count]
     } else {
       guard window > stride, window > 0 else {

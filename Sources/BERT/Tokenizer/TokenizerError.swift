@@ -2,6 +2,8 @@ import Foundation
 
 /// What can go wrong when a ``BertTokenizer`` reads a model directory or encodes text.
 public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// The directory has neither `tokenizer.json` nor `vocab.txt`.
+  case missingTokenizer(directory: String)
   /// The vocabulary file does not exist or cannot be read.
   case missingVocabulary(file: String)
   /// The vocabulary file holds no token.
@@ -14,11 +16,23 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
   /// `tokenizer_config.json` is not valid JSON, or a key has the wrong type.
   /// `line` is the 1-based line of the offending key, when it is known.
   case malformedConfiguration(file: String, line: Int?, reason: String)
+  /// `tokenizer.json` is not valid JSON, or `key` (a path such as
+  /// `normalizer.lowercase`) is missing, has the wrong type or is inconsistent.
+  case malformedTokenizerFile(file: String, key: String?, reason: String)
+  /// `tokenizer.json` holds a model other than WordPiece (BPE, Unigram, WordLevel).
+  case unsupportedTokenizerModel(type: String, file: String)
+  /// A normalizer, pre-tokenizer or post-processor of `tokenizer.json` that this
+  /// package does not implement; `key` says where it is.
+  case unsupportedTokenizerComponent(key: String, type: String, file: String)
   /// The question leaves no room for a window of context longer than the stride.
   case windowTooSmall(maxLength: Int, questionTokens: Int, stride: Int)
 
   public var description: String {
     switch self {
+    case .missingTokenizer(let directory):
+      return
+        "The model directory \(directory) has no tokenizer: it holds neither tokenizer.json "
+        + "nor vocab.txt."
     case .missingVocabulary(let file):
       return "The vocabulary file \(file) does not exist or cannot be read."
     case .emptyVocabulary(let file):
@@ -31,6 +45,17 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case .malformedConfiguration(let file, let line, let reason):
       let place = line.map { "\(file), line \($0)" } ?? file
       return "The tokenizer configuration \(place) is malformed: \(reason)."
+    case .malformedTokenizerFile(let file, let key, let reason):
+      let place = key.map { " at \"\($0)\"" } ?? ""
+      return "The tokenizer file \(file) is malformed\(place): \(reason)."
+    case .unsupportedTokenizerModel(let type, let file):
+      return
+        "The tokenizer file \(file) has a \(type) model; this package reads WordPiece "
+        + "tokenizers (BERT's) only."
+    case .unsupportedTokenizerComponent(let key, let type, let file):
+      return
+        "The tokenizer file \(file) uses \(type) as its \(key), which this package does not "
+        + "implement."
     case .windowTooSmall(let maxLength, let questionTokens, let stride):
       return
         "A window of \(maxLength) tokens leaves \(maxLength - questionTokens - 3) for the context after "

@@ -17,9 +17,14 @@ struct WordPieceTokenizer: Sendable {
   /// Words longer than this many scalars become the unknown token (HF: 100).
   let maxInputCharactersPerWord: Int
 
+  /// The text that marks a piece continuing a word (HF: `##`).
+  let continuationPrefix: String
+
   init(
-    tokenToID: [VocabularyKey: Int], unknownTokenID: Int, maxInputCharactersPerWord: Int = 100
+    tokenToID: [VocabularyKey: Int], unknownTokenID: Int, maxInputCharactersPerWord: Int = 100,
+    continuationPrefix: String = "##"
   ) {
+    let prefix = Array(continuationPrefix.unicodeScalars)
     wordIDs = tokenToID
     var continuations: [VocabularyKey: Int] = [:]
     var longestWord = 0
@@ -30,16 +35,21 @@ struct WordPieceTokenizer: Sendable {
       longestWord = max(longestWord, length)
       // By scalars: `hasPrefix` on String compares Characters, and "##\u{93F}"
       // is the Characters "#", "#\u{93F}".
-      if scalars.starts(with: "##".unicodeScalars) {
-        continuations[VocabularyKey(String(scalars.dropFirst(2)))] = id
-        longestContinuation = max(longestContinuation, length - 2)
+      if !prefix.isEmpty, scalars.starts(with: prefix) {
+        continuations[VocabularyKey(String(scalars.dropFirst(prefix.count)))] = id
+        longestContinuation = max(longestContinuation, length - prefix.count)
       }
+    }
+    if prefix.isEmpty {  // a continuation is looked up as a word of its own
+      continuations = tokenToID
+      longestContinuation = longestWord
     }
     continuationIDs = continuations
     self.longestWord = longestWord
     self.longestContinuation = longestContinuation
     self.unknownTokenID = unknownTokenID
     self.maxInputCharactersPerWord = maxInputCharactersPerWord
+    self.continuationPrefix = continuationPrefix
   }
 
   /// Appends the ids of the word `workspace.normalized[word]`, and the original

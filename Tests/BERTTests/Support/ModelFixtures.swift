@@ -14,6 +14,25 @@ enum ModelFixtures {
   /// The tiny random BERT's model directory.
   static var tinyModel: URL { url("tiny-bert/model") }
 
+  /// A temporary copy of a model directory without the named files (large
+  /// files are linked, not copied). The caller removes it.
+  static func copy(_ directory: URL, without excluded: String...) throws -> URL {
+    let manager = FileManager.default
+    let copy = manager.temporaryDirectory.appendingPathComponent("model-\(UUID().uuidString)")
+    try manager.createDirectory(at: copy, withIntermediateDirectories: true)
+    for name in try manager.contentsOfDirectory(atPath: directory.path)
+    where !excluded.contains(name) {
+      let source = directory.appendingPathComponent(name)
+      let target = copy.appendingPathComponent(name)
+      if name.hasSuffix(".safetensors") {
+        try manager.createSymbolicLink(at: target, withDestinationURL: source)
+      } else {
+        try manager.copyItem(at: source, to: target)
+      }
+    }
+    return copy
+  }
+
   /// Opens a reference file of tensors.
   static func reference(_ path: String) throws -> SafeTensorsFile {
     try SafeTensorsFile(contentsOf: url(path))
