@@ -193,3 +193,33 @@ struct TokenizerFileTests {
     }
   }
 }
+
+/// The `tokenizer.json` written for a `vocab.txt` directory against the one
+/// transformers 5 saves for the same vocabulary and settings.
+struct TokenizerJSONWriterTests {
+  /// The fixture's file as a JSON object, and a directory holding its
+  /// vocabulary as `vocab.txt` with its `tokenizer_config.json`.
+  static func transformersFile(_ head: String) throws -> (expected: NSDictionary, directory: URL) {
+    let fixture = ModelFixtures.url("directories/heads/\(head)")
+    let data = try Data(contentsOf: fixture.appendingPathComponent("tokenizer.json"))
+    let expected = try JSONSerialization.jsonObject(with: data) as! NSDictionary
+    let vocabulary = ((expected["model"] as! NSDictionary)["vocab"] as! [String: Int])
+      .sorted { $0.value < $1.value }.map(\.key)
+    let directory = try TokenizerFileTests.directory([
+      "vocab.txt": vocabulary.joined(separator: "\n") + "\n",
+      "tokenizer_config.json": try String(
+        contentsOf: fixture.appendingPathComponent("tokenizer_config.json"), encoding: .utf8),
+    ])
+    return (expected, directory)
+  }
+
+  @Test(arguments: ["sequence-classification-f32-uncased", "sequence-classification-f32-cased"])
+  func writesWhatTransformersWrites(_ head: String) throws {
+    let (expected, directory) = try Self.transformersFile(head)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let tokenizer = try BertTokenizer(directory: directory)
+    #expect(tokenizer.format == .vocabularyText)
+    let written = try JSONSerialization.jsonObject(with: tokenizer.vocabularyTokenizerJSON())
+    #expect((written as! NSDictionary) == expected)
+  }
+}

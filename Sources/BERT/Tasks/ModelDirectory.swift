@@ -51,14 +51,16 @@ public struct TaskSettings: Codable, Sendable, Equatable {
 
 /// Writes fine-tuned models as Hugging Face model directories.
 enum ModelDirectoryWriter {
-  /// Writes `config.json`, `model.safetensors`, `vocab.txt` and
-  /// `tokenizer_config.json` into `directory`, each file atomically.
+  /// Writes `config.json`, `model.safetensors`, the tokenizer (`vocab.txt` and
+  /// `tokenizer.json` as the source has them, a `tokenizer.json` made from
+  /// `vocab.txt` where the source has none) and `tokenizer_config.json` into
+  /// `directory`, each file atomically.
   ///
   /// - Parameters:
   ///   - architecture: the transformers class, e.g. `BertForSequenceClassification`.
   ///   - labels: the label names in id order, for `id2label` and `label2id`.
   ///   - problemType: `single_label_classification` or `regression`, if any.
-  ///   - tokenizerSource: the directory whose `vocab.txt` and `tokenizer_config.json` to copy.
+  ///   - tokenizerSource: the directory whose tokenizer files to copy.
   static func write(
     config: BertConfig, architecture: String, labels: [String]?, problemType: String?,
     settings: TaskSettings, parameters: [(key: String, parameter: Parameter)],
@@ -87,13 +89,19 @@ enum ModelDirectoryWriter {
     try SafeTensors.write(
       parameters.map { ($0.key, $0.parameter.value) }, metadata: ["format": "pt"],
       to: directory.appendingPathComponent("model.safetensors"))
-    for name in ["vocab.txt", "tokenizer_config.json"] {
+    for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json"] {
       let source = tokenizerSource.appendingPathComponent(name)
       let target = directory.appendingPathComponent(name)
       guard source.standardizedFileURL != target.standardizedFileURL,
         FileManager.default.fileExists(atPath: source.path)
       else { continue }
       try Data(contentsOf: source).write(to: target, options: .atomic)
+    }
+    // A vocab.txt directory also gets the tokenizer.json transformers would write for it.
+    let tokenizerFile = directory.appendingPathComponent(TokenizerFormat.tokenizerJSON.rawValue)
+    if !FileManager.default.fileExists(atPath: tokenizerFile.path) {
+      try BertTokenizer(directory: tokenizerSource).vocabularyTokenizerJSON()
+        .write(to: tokenizerFile, options: .atomic)
     }
     try configData.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
   }
