@@ -245,23 +245,27 @@ struct Demo: ParsableCommand {
     try signature.write(to: signatureURL, atomically: true, encoding: .utf8)
   }
 
-  /// Scores the held-out split. Tagging is scored from predictions directly, so
-  /// that a tag the training subset never saw counts as an error, not a failure.
+  /// Scores the held-out split. A label the training subset never saw (a rare
+  /// tag such as `WP$`) cannot be predicted: its items count as errors, and a
+  /// warning says which labels and how many items.
   private static func score(_ task: any FineTuningTask, plan: DemoTaskPlan, eval: TaskExamples)
     throws -> [String: Double]
   {
+    let source = "\(plan.task.rawValue) eval split"
+    let report: EvaluationReport
     switch (task, eval) {
     case (let task as TextClassificationTask, .text(let examples)):
-      return try task.score(examples, source: "\(plan.task.rawValue) eval split").metrics
+      report = try task.score(examples, source: source)
     case (let task as TaggingTask, .tagged(let sentences)):
-      let (predicted, _) = task.predict(sentences.map(\.tokens))
-      let scores = Metrics.tagging(predictions: predicted, labels: sentences.map(\.tags))
-      return ["token_accuracy": scores.tokenAccuracy]
+      report = try task.score(sentences, source: source)
     case (let task as QuestionAnsweringTask, .questions(let examples)):
-      return try task.score(examples).metrics
+      report = try task.score(examples)
     default:
       throw CLIError("internal: the \(plan.task.rawValue) task got data of another kind")
     }
+    warnUnseenLabels(
+      report.unseenLabels, source: source, task: plan.task, known: "the training split")
+    return report.metrics
   }
 
   private static func table(_ results: [DemoTaskResult]) -> TextTable {

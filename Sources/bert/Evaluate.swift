@@ -12,7 +12,10 @@ struct Evaluate: ParsableCommand {
       bert finetune and bert demo). The data file has the task's training format. \
       Metrics: accuracy, macro_f1 and mcc for classification; pearson, spearman and \
       mse for regression; token_accuracy (plus precision, recall and f1 of entities \
-      for IOB2 tags) for tagging; exact_match and f1 (0-100) for qa.
+      for IOB2 tags) for tagging; exact_match and f1 (0-100) for qa. A gold label \
+      the model lacks (not in its id2label) cannot be predicted: its tokens (tagging) \
+      or examples count as errors, a warning names it, and the output lists it under \
+      unseen_labels with the number of items.
 
       Examples:
         bert evaluate --model runs/sst --data sst/test.csv
@@ -59,12 +62,12 @@ struct Evaluate: ParsableCommand {
         ("metrics", .doubles(scores.metrics)),
         ("seconds", .double((seconds * 1000).rounded() / 1000)),
       ]
-      if !scores.notes.isEmpty {
-        members.append(
-          (
-            "notes",
-            .object(scores.notes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
-          ))
+      if !scores.notes.isEmpty { members.append(("notes", .counts(scores.notes))) }
+      if !scores.unseenLabels.isEmpty {
+        members.append(("unseen_labels", .counts(scores.unseenLabels)))
+        warnUnseenLabels(
+          scores.unseenLabels, source: "--data \(data)", task: model.task,
+          known: "the model's labels")
       }
       Console.out(JSONOut.object(members).pretty)
     }

@@ -41,15 +41,20 @@ struct HyperParameters {
 }
 
 /// Builds the library task for `name` on the model in `directory`.
+///
+/// - Parameters:
+///   - labels: a fixed label set (a fine-tuned model's `id2label`); nil takes
+///     the sorted labels of `train`.
 func makeTask(
   _ name: TaskName, directory: URL, train: TaskExamples, evaluation: TaskExamples?,
-  settings: HyperParameters, trainSource: String, evaluationSource: String
+  settings: HyperParameters, trainSource: String, evaluationSource: String,
+  labels: LabelSet? = nil
 ) throws -> any FineTuningTask {
   switch name {
   case .tagging:
     return try TaggingTask(
       directory: directory, train: train.sentences, evaluation: evaluation?.sentences ?? [],
-      maxLength: settings.maxLength, labelAllTokens: settings.labelAllTokens,
+      maxLength: settings.maxLength, labelAllTokens: settings.labelAllTokens, labels: labels,
       seed: settings.seed, trainSource: trainSource, evaluationSource: evaluationSource)
   case .qa:
     return try QuestionAnsweringTask(
@@ -59,10 +64,26 @@ func makeTask(
   default:
     return try TextClassificationTask(
       kind: name.textKind!, directory: directory, train: train.texts,
-      evaluation: evaluation?.texts ?? [], maxLength: settings.maxLength,
+      evaluation: evaluation?.texts ?? [], maxLength: settings.maxLength, labels: labels,
       head: settings.classifierHead, seed: settings.seed, trainSource: trainSource,
       evaluationSource: evaluationSource)
   }
+}
+
+/// The label set that a model directory fixes for `task`: the `id2label` of a
+/// head already fine-tuned for it (by this package, or by transformers with
+/// label names of its own rather than the placeholders `LABEL_0`, `LABEL_1`…);
+/// nil when the directory holds no such head, and for regression and qa.
+func fixedLabels(_ config: BertConfig, directory: URL, saved: TaskSettings?, task: TaskName)
+  throws -> LabelSet?
+{
+  guard task == .tagging || task.textKind.map({ !$0.isRegression }) == true,
+    config.architectures?.first == FineTunedTask.architecture(forTask: task.rawValue),
+    let map = config.idToLabel
+  else { return nil }
+  let placeholders = map.allSatisfy { $0.value == "LABEL_\($0.key)" }
+  guard saved?.task == task.rawValue || !placeholders else { return nil }
+  return try FineTunedTask.labelSet(config, path: directory.path)
 }
 
 struct Finetune: ParsableCommand {
@@ -75,6 +96,12 @@ struct Finetune: ParsableCommand {
       bert_swift_task), model.safetensors, vocab.txt and tokenizer_config.json, which \
       transformers' AutoModelFor... classes load. Beside it: metrics.json, \
       training_log.jsonl (one line per update) and checkpoint/ for resuming.
+
+      Labels come from the training data, or from --model's id2label when it is \
+      already fine-tuned for the task; a training label outside that set is an error. \
+      A --dev label the model lacks cannot be predicted: its tokens (tagging) or \
+      examples count as errors, a warning names it, and metrics.json lists it under \
+      unseenLabels with the number of items.
 
       Ctrl-C stops at the next update with a checkpoint; the same command then resumes \
       from --output (a second Ctrl-C stops at once, keeping the last checkpoint).
@@ -175,7 +202,8 @@ struct Finetune: ParsableCommand {
       let modelPath = modelOptions.model ?? directory.path
       let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
       let tokenizer = try BertTokenizer(directory: directory)
-      if let saved = try? TaskSettings.read(directory: directory), saved.task != task.rawValue {
+      let saved = try? TaskSettings.read(directory: directory)
+      if let saved, saved.task != task.rawValue {
         throw CLIError(
           "\(modelPath) is already fine-tuned for \(saved.task); fine-tune \(task.rawValue) from "
             + "a base checkpoint (such as the default all-MiniLM-L6-v2)")
@@ -216,9 +244,31 @@ struct Finetune: ParsableCommand {
         "fine-tuning \(task.rawValue) on \(trainExamples.count) examples"
           + (devExamples.map { ", scoring \($0.count) after each epoch" } ?? "")
           + "; \(Compute.summary)")
-      let fineTuningTask = try makeTask(
-        task, directory: directory, train: trainExamples, evaluation: devExamples,
-        settings: settings, trainSource: train, evaluationSource: dev ?? "dev")
+      let labels = try fixedLabels(config, directory: directory, saved: saved, task: task)
+      if let labels {
+        Console.err(
+          "the labels are fixed by \(modelPath) (id2label in config.json): "
+            + labels.labels.map { "\"\($0)\"" }.joined(separator: ", "))
+      }
+      let fineTuningTask: any FineTuningTask
+      do {
+        fineTuningTask = try makeTask(
+          task, directory: directory, train: trainExamples, evaluation: devExamples,
+          settings: settings, trainSource: train, evaluationSource: dev ?? "dev", labels: labels)
+      } catch DatasetError.unknownLabel(let label, let file, let line, let known)
+        where labels != nil && file == train
+      {
+        throw CLIError(
+          "\(file), line \(line): the label \"\(label)\" is not one of the labels of \(modelPath) "
+            + "(id2label in config.json: \(known.map { "\"\($0)\"" }.joined(separator: ", "))), "
+            + "which its classifier predicts; fine-tune from a base checkpoint to train "
+            + "another label set")
+      }
+      if let dev {
+        warnUnseenLabels(
+          fineTuningTask.evaluationUnseenLabels, source: "--dev \(dev)", task: task,
+          known: labels == nil ? "the training data" : "the model's labels")
+      }
       if let qa = fineTuningTask as? QuestionAnsweringTask, qa.examplesWithoutWindow > 0 {
         Console.err(
           "note: \(qa.examplesWithoutWindow) training questions have no window that holds "
@@ -267,6 +317,9 @@ struct Finetune: ParsableCommand {
       members.append(("best_epoch", .int(result.bestEpoch ?? 0)))
       members.append(("primary_metric", .string(best.primaryMetric)))
       members.append(("metrics", .doubles(best.metrics)))
+      if !best.unseenLabels.isEmpty {
+        members.append(("unseen_labels", .counts(best.unseenLabels)))
+      }
     }
     Console.out(JSONOut.object(members).pretty)
   }

@@ -19,6 +19,10 @@ indirect enum JSONOut {
   static func floats(_ values: [Float]) -> JSONOut { .array(values.map { .float($0) }) }
   /// An array of strings.
   static func strings(_ values: [String]) -> JSONOut { .array(values.map { .string($0) }) }
+  /// An object of counts from a dictionary, keys sorted.
+  static func counts(_ values: [String: Int]) -> JSONOut {
+    .object(values.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
+  }
   /// An object from a dictionary, keys sorted.
   static func doubles(_ values: [String: Double]) -> JSONOut {
     .object(values.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) })

@@ -142,3 +142,26 @@ func reportRead(_ report: ReadReport) {
   report.repaired = report.repaired.filter { $0.value > 0 }
   if !report.skipped.isEmpty || !report.repaired.isEmpty { Console.err("read \(report)") }
 }
+
+/// Warns, on stderr, about evaluation data whose gold labels the model lacks:
+/// which labels, and how many items carry them, which are scored as errors.
+///
+/// - Parameters:
+///   - unseen: each label with the number of items that carry it.
+///   - source: the option and file, such as `--dev dev.conll`.
+///   - task: tagging counts tokens, the other tasks examples.
+///   - known: where the model's labels come from, such as "the training data".
+func warnUnseenLabels(_ unseen: [String: Int], source: String, task: TaskName, known: String) {
+  guard !unseen.isEmpty else { return }
+  let total = unseen.values.reduce(0, +)
+  let item = task == .tagging ? "token" : "example"
+  let labels = unseen.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+  let shown = labels.prefix(20).map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ")
+  let more = labels.count > 20 ? " and \(labels.count - 20) more" : ""
+  let word = labels.count == 1 ? "a label" : "\(labels.count) labels"
+  Console.err(
+    "warning: \(source): \(total) \(item)\(total == 1 ? "" : "s") \(total == 1 ? "has" : "have") "
+      + "\(word) absent from \(known) (\(shown)\(more)); the model cannot predict "
+      + "\(labels.count == 1 ? "it" : "them"), so \(total == 1 ? "it counts" : "they count") "
+      + "as wrong")
+}

@@ -157,7 +157,7 @@ private func thrown(_ body: () throws -> Void) -> DatasetError? {
     let labels = LabelSet(["neutral", "entailment", "neutral"])
     #expect(labels.id(for: "neutral") == 1 && labels.label(for: 0) == "entailment")
     #expect(LabelSet(ordered: ["z", "a"]).id(for: "z") == 0)
-    // An unseen label at evaluation time names the label, the file and the line.
+    // A label outside a fixed label set names the label, the file and the line.
     let examples = [
       TextExample(text: "t", label: "entailment", line: 2),
       TextExample(text: "u", label: "contradiction", line: 3),
@@ -167,7 +167,19 @@ private func thrown(_ body: () throws -> Void) -> DatasetError? {
       error
         == .unknownLabel(
           label: "contradiction", file: "dev.csv", line: 3, known: ["entailment", "neutral"]))
-    #expect(error?.description.contains("dev.csv, line 3: the label \"contradiction\"") == true)
+    #expect(
+      error?.description
+        == "dev.csv, line 3: the label \"contradiction\" is not in the fixed label set "
+        + "\"entailment\", \"neutral\".")
+    // Which labels a set lacks, and how many examples or tokens carry each.
+    #expect(labels.unknownLabelCounts(in: examples) == ["contradiction": 1])
+    #expect(labels.unknownLabelCounts(in: [TextExample(text: "no label")]).isEmpty)
+    let tags = LabelSet(["O", "B-PER"])
+    let sentences = [
+      TaggedSentence(tokens: ["a", "b", "c"], tags: ["B-PER", "B-LOC", "I-LOC"]),
+      TaggedSentence(tokens: ["d", "e"], tags: ["B-LOC", "O"]),
+    ]
+    #expect(tags.unknownLabelCounts(in: sentences) == ["B-LOC": 2, "I-LOC": 1])
     let encoded = try JSONEncoder().encode(labels)
     #expect(try JSONDecoder().decode(LabelSet.self, from: encoded) == labels)
   }

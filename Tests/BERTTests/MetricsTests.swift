@@ -83,6 +83,44 @@ import Testing
     expectRelative(pos.tokenAccuracy, 2.0 / 3)
   }
 
+  @Test func goldClassesThePredictionsLack() {
+    // A model trained on {neg, pos} scored on gold that also holds "neu".
+    let gold = ["pos", "neg", "neu", "neu", "pos", "neg"]
+    let pred = ["pos", "pos", "neg", "pos", "pos", "neg"]
+    // Correct at 0, 4, 5; both "neu" examples are wrong: 3/6 (not 3/4).
+    #expect(Metrics.accuracy(predictions: pred, labels: gold) == 0.5)
+    // Classes present in gold or predictions: pos, neg, neu.
+    //   pos: TP 2, gold 2, predicted 4 → 4/6;  neg: TP 1, gold 2, predicted 2 → 2/4;
+    //   neu: TP 0, gold 2, predicted 0 → 0.   macro = (2/3 + 1/2 + 0) / 3 = 7/18
+    expectRelative(Metrics.macroF1(predictions: pred, labels: gold), 7.0 / 18)
+    // s = 6, c = 3, t = (pos 2, neg 2, neu 2), p = (pos 4, neg 2, neu 0):
+    //   c·s − Σ t·p = 18 − (8 + 4 + 0) = 6
+    //   s² − Σ p² = 36 − 20 = 16,  s² − Σ t² = 36 − 12 = 24 → MCC = 6 / √384
+    expectRelative(
+      Metrics.matthewsCorrelation(predictions: pred, labels: gold), 6 / 384.0.squareRoot())
+  }
+
+  @Test func goldTagsThePredictionsLack() {
+    // A tagger trained on {B-PER, I-PER, O}; the gold tags also hold MISC.
+    let gold = [["B-PER", "I-PER", "O", "B-MISC", "I-MISC"], ["B-MISC", "O", "B-PER"]]
+    let pred = [["B-PER", "I-PER", "O", "B-PER", "I-PER"], ["O", "O", "B-PER"]]
+    let scores = Metrics.tagging(predictions: pred, labels: gold)
+    // Equal at 0, 1, 2 of the first sentence and 1, 2 of the second: 5/8.
+    expectRelative(scores.tokenAccuracy, 5.0 / 8)
+    // gold: PER [0, 2), MISC [3, 5) | MISC [0, 1), PER [2, 3) → 4
+    // predicted: PER [0, 2), PER [3, 5) | PER [2, 3) → 3;  correct: both gold PER → 2
+    // P = 2/3, R = 2/4, F1 = 2·(2/3)·(1/2) / (2/3 + 1/2) = 4/7
+    let entities = try! #require(scores.entities)
+    #expect(entities.gold == 4 && entities.predicted == 3 && entities.correct == 2)
+    expectRelative(entities.precision, 2.0 / 3)
+    expectRelative(entities.recall, 0.5)
+    expectRelative(entities.f1, 4.0 / 7)
+    // Both MISC entities are false negatives.
+    let misc = try! #require(entities.byType["MISC"])
+    #expect(misc.gold == 2 && misc.predicted == 0 && misc.correct == 0 && misc.recall == 0)
+    expectRelative(try! #require(entities.byType["PER"]).precision, 2.0 / 3)
+  }
+
   @Test func squadByHand() {
     // lower, drop punctuation, drop whole-word articles, collapse spaces.
     #expect(Metrics.normalizeAnswer("The  Quick, brown fox!") == "quick brown fox")

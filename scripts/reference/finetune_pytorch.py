@@ -245,15 +245,24 @@ class TextTask:
             self.labels = sorted_labels(label_string(r["label"]) for r in train_rows)
             ids = {label: i for i, label in enumerate(self.labels)}
             self.train_targets = [ids[label_string(r["label"])] for r in train_rows]
-            unseen = {label_string(r["label"]) for r in eval_rows} - set(ids)
-            if unseen:
-                sys.exit(f"{kind}: evaluation labels unseen in training: {sorted(unseen)}")
+            # A label the training split never has cannot be predicted: its examples
+            # count as errors, as in `bert finetune --dev` and `bert evaluate`. Each
+            # such label gets an id past the model's, so scikit-learn counts it as a
+            # class of its own (F1 0 in the macro mean, a row of the MCC's matrix).
+            unseen = sorted({label_string(r["label"]) for r in eval_rows} - set(ids))
+            ids.update({label: len(self.labels) + i for i, label in enumerate(unseen)})
             self.eval_targets = [ids[label_string(r["label"])] for r in eval_rows]
+            self.unseen_eval_labels = sum(t >= len(self.labels) for t in self.eval_targets)
+            if unseen:
+                print(f"   note: {self.unseen_eval_labels} evaluation examples carry labels "
+                      f"unseen in training ({', '.join(unseen)}); they count as errors")
         self.train = self.encode(train_rows)
         self.eval = self.encode(eval_rows)
         self.train_examples = len(train_rows)
         self.eval_examples = len(eval_rows)
         self.notes = {}
+        if not self.regression and self.unseen_eval_labels:
+            self.notes["examples_with_labels_unseen_in_training"] = self.unseen_eval_labels
 
     def model_class(self):
         from transformers import BertForSequenceClassification

@@ -27,7 +27,10 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
   case malformedJSON(file: String, line: Int?, path: String?, reason: String)
   /// A regression target or other number does not parse as a floating-point number.
   case invalidNumber(file: String, line: Int, field: String, value: String)
-  /// At evaluation time a label appears that the model was not trained with.
+  /// A label outside a fixed label set: a model's `id2label` when training
+  /// data is checked against it, or the labels a data format allows.
+  /// (Evaluation data may hold labels a model lacks: those are scored as
+  /// errors, see ``EvaluationReport/unseenLabels``.)
   case unknownLabel(label: String, file: String, line: Int, known: [String])
   /// A tagged sentence has a different number of tokens and tags.
   case lengthMismatch(file: String, line: Int, tokens: Int, tags: Int)
@@ -59,8 +62,8 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
     case .invalidNumber(let file, let line, let field, let value):
       return "\(file), line \(line): \"\(value)\" in the field \"\(field)\" is not a number."
     case .unknownLabel(let label, let file, let line, let known):
-      return "\(file), line \(line): the label \"\(label)\" was not seen in training; "
-        + "the model knows \(list(known))."
+      return "\(file), line \(line): the label \"\(label)\" is not in the fixed label set "
+        + "\(list(known))."
     case .lengthMismatch(let file, let line, let tokens, let tags):
       return "\(file), line \(line): \(tokens) tokens but \(tags) tags."
     }

@@ -86,6 +86,27 @@ public struct LabelSet: Equatable, Sendable, Codable {
     }
   }
 
+  /// The labels of `examples` that the set lacks, each with the number of
+  /// examples that carry it; empty when every label is known. Examples without
+  /// a label are not counted.
+  public func unknownLabelCounts(in examples: [TextExample]) -> [String: Int] {
+    var counts: [String: Int] = [:]
+    for case let label? in examples.map(\.label) where ids[label] == nil {
+      counts[label, default: 0] += 1
+    }
+    return counts
+  }
+
+  /// The tags of `sentences` that the set lacks, each with the number of
+  /// tokens that carry it; empty when every tag is known.
+  public func unknownLabelCounts(in sentences: [TaggedSentence]) -> [String: Int] {
+    var counts: [String: Int] = [:]
+    for sentence in sentences {
+      for tag in sentence.tags where ids[tag] == nil { counts[tag, default: 0] += 1 }
+    }
+    return counts
+  }
+
   public init(from decoder: Decoder) throws {
     self.init(ordered: try decoder.singleValueContainer().decode([String].self))
   }

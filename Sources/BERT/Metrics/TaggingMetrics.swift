@@ -135,6 +135,10 @@ extension Metrics {
   }
 
   /// Token accuracy, plus entity scores when the gold tags are IOB2.
+  ///
+  /// Tags are compared as strings, so the gold tags need not be tags the
+  /// predictions can take: a token whose gold tag a model lacks is wrong, and
+  /// a gold entity of a type it lacks is a false negative.
   public static func tagging(predictions: [[String]], labels: [[String]]) -> TaggingScores {
     TaggingScores(
       tokenAccuracy: tokenAccuracy(predictions: predictions, labels: labels),

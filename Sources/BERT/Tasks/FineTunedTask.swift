@@ -99,7 +99,12 @@ public enum FineTunedTask {
   }
 
   /// The labels of `id2label` in id order (`LABEL_i` without a map).
-  static func labelSet(_ config: BertConfig, path: String) throws -> LabelSet {
+  ///
+  /// - Parameters:
+  ///   - path: the model directory, for messages.
+  /// - Throws: ``FineTunedTaskError/badLabelMap(path:reason:)`` when the keys
+  ///   are not the ids 0..<n or a label appears twice.
+  public static func labelSet(_ config: BertConfig, path: String) throws -> LabelSet {
     let labels: [String]
     if let map = config.idToLabel {
       let ids = map.keys.compactMap { Int($0) }.sorted()

@@ -22,6 +22,9 @@ public final class TaggingTask: FineTuningTask {
   private let trainSentenceCount: Int
   private let evaluation: [TaggedSentence]
   private let evaluationSource: String
+  /// The evaluation sentences' tags that ``labels`` lacks, each with the number
+  /// of tokens that carry it; those tokens are scored as errors.
+  public let evaluationUnseenLabels: [String: Int]
 
   /// A new tagging head on the model in `directory` (a base checkpoint or a fine-tuned one).
   ///
@@ -29,9 +32,13 @@ public final class TaggingTask: FineTuningTask {
   ///   - train: tagged sentences; their tags fix the tag set (sorted) unless
   ///     `labels` is given.
   ///   - evaluation: held-out sentences scored after each epoch; may be empty.
+  ///     It may hold tags that the tag set lacks: their tokens are scored as
+  ///     errors and counted in ``evaluationUnseenLabels``.
   ///   - maxLength: tokens per sequence, special tokens included.
   ///   - labels: the tags in output order (a fine-tuned model's `id2label`);
   ///     nil takes the sorted tags of `train`.
+  /// - Throws: `DatasetError.unknownLabel` naming `trainSource`, the line and
+  ///   the tag when `labels` is given and a training tag is not in it.
   public init(
     directory: URL, train: [TaggedSentence], evaluation: [TaggedSentence] = [],
     maxLength: Int = 128, labelAllTokens: Bool = false, labels: LabelSet? = nil,
@@ -68,6 +75,7 @@ public final class TaggingTask: FineTuningTask {
     trainSentenceCount = train.count
     self.evaluation = evaluation
     self.evaluationSource = evaluationSource
+    evaluationUnseenLabels = labels.unknownLabelCounts(in: evaluation)
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] { model.namedParameters }
@@ -125,10 +133,21 @@ public final class TaggingTask: FineTuningTask {
 
   /// Token (word) accuracy, and entity precision, recall and F1 (seqeval
   /// strict, IOB2) when the tags are IOB2.
+  ///
+  /// A gold tag that ``labels`` lacks cannot be predicted: its tokens count
+  /// as wrong, a gold entity of such a type is a false negative, and the report's
+  /// ``EvaluationReport/unseenLabels`` says which tags and how many tokens.
+  ///
+  /// - Throws: `DatasetError.lengthMismatch` naming `source` and the line
+  ///   when a sentence has more or fewer tags than tokens.
   public func score(_ sentences: [TaggedSentence], source: String, batchSize: Int = 64) throws
     -> EvaluationReport
   {
-    _ = try labels.ids(for: sentences, file: source)  // unseen tags are an error
+    for sentence in sentences where sentence.tags.count != sentence.tokens.count {
+      throw DatasetError.lengthMismatch(
+        file: source, line: sentence.line, tokens: sentence.tokens.count,
+        tags: sentence.tags.count)
+    }
     let (predicted, unpredicted) = predict(sentences.map(\.tokens), batchSize: batchSize)
     let scores = Metrics.tagging(predictions: predicted, labels: sentences.map(\.tags))
     var metrics = ["token_accuracy": scores.tokenAccuracy]
@@ -140,7 +159,8 @@ public final class TaggingTask: FineTuningTask {
     return EvaluationReport(
       primaryMetric: scores.entities == nil ? "token_accuracy" : "f1", metrics: metrics,
       exampleCount: sentences.count,
-      notes: unpredicted > 0 ? ["words_without_prediction": unpredicted] : [:])
+      notes: unpredicted > 0 ? ["words_without_prediction": unpredicted] : [:],
+      unseenLabels: labels.unknownLabelCounts(in: sentences))
   }
 
   public func save(to directory: URL) throws {

@@ -20,6 +20,10 @@ public final class TextClassificationTask: FineTuningTask {
   private let trainTargets: [Float]
   private let evaluation: [TextExample]
   private let evaluationSource: String
+  /// The evaluation examples' labels that ``labels`` lacks, each with the
+  /// number of examples that carry it; those examples are scored as errors.
+  /// Empty for regression.
+  public let evaluationUnseenLabels: [String: Int]
 
   /// A new head on the model in `directory` (a base checkpoint or a fine-tuned one).
   ///
@@ -27,12 +31,16 @@ public final class TextClassificationTask: FineTuningTask {
   ///   - train: labelled examples; their labels fix the label set (sorted)
   ///     unless `labels` is given.
   ///   - evaluation: held-out examples scored after each epoch; may be empty.
+  ///     It may hold labels that the label set lacks: those examples are
+  ///     scored as errors and counted in ``evaluationUnseenLabels``.
   ///   - maxLength: tokens per sequence, special tokens included.
   ///   - labels: the label names in output order (a fine-tuned model's
   ///     `id2label`); nil takes the sorted labels of `train`.
   ///   - head: the pooler head (Hugging Face's) or the MLP on `[CLS]` (d2l's);
   ///     nil keeps a fine-tuned directory's head and takes the pooler on a base
   ///     checkpoint.
+  /// - Throws: `DatasetError.unknownLabel` naming `trainSource`, the line and
+  ///   the label when `labels` is given and a training label is not in it.
   public init(
     kind: TextTaskKind, directory: URL, train: [TextExample], evaluation: [TextExample] = [],
     maxLength: Int = 128, labels: LabelSet? = nil, head: SequenceClassifierHead? = nil,
@@ -66,6 +74,7 @@ public final class TextClassificationTask: FineTuningTask {
     }
     self.evaluation = evaluation
     self.evaluationSource = evaluationSource
+    evaluationUnseenLabels = labelSet?.unknownLabelCounts(in: evaluation) ?? [:]
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] { model.namedParameters }
@@ -122,21 +131,35 @@ public final class TextClassificationTask: FineTuningTask {
 
   /// Scores labelled examples: accuracy, macro-F1 and Matthews correlation for
   /// classification; Pearson, Spearman and MSE for regression.
+  ///
+  /// A gold label that ``labels`` lacks cannot be predicted: its examples count
+  /// as wrong, and it is one more class in macro-F1 (with F1 0) and in the
+  /// Matthews correlation, as scikit-learn counts the classes present in the
+  /// gold labels or the predictions. The report's
+  /// ``EvaluationReport/unseenLabels`` says which labels and how many examples.
+  ///
+  /// - Throws: `DatasetError.missingValue` naming `source` and the line of an
+  ///   example without a label (classification) or score (regression).
   public func score(_ examples: [TextExample], source: String, batchSize: Int = 64) throws
     -> EvaluationReport
   {
-    let predictions = predict(examples, batchSize: batchSize)
     if let labels {
-      let gold = try labels.ids(for: examples, file: source)
-      let predicted = predictions.map { labels.id(for: $0.label!)! }
+      let gold = try examples.map { example -> String in
+        guard let label = example.label else {
+          throw DatasetError.missingValue(file: source, line: example.line, field: "label")
+        }
+        return label
+      }
+      let predicted = predict(examples, batchSize: batchSize).map { $0.label! }
       return EvaluationReport(
         primaryMetric: "accuracy",
         metrics: [
           "accuracy": Metrics.accuracy(predictions: predicted, labels: gold),
           "macro_f1": Metrics.macroF1(predictions: predicted, labels: gold),
           "mcc": Metrics.matthewsCorrelation(predictions: predicted, labels: gold),
-        ], exampleCount: examples.count)
+        ], exampleCount: examples.count, unseenLabels: labels.unknownLabelCounts(in: examples))
     }
+    let predictions = predict(examples, batchSize: batchSize)
     let gold = try examples.map { example -> Float in
       guard let target = example.target else {
         throw DatasetError.missingValue(file: source, line: example.line, field: "score")

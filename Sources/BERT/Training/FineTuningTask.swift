@@ -23,9 +23,19 @@ public protocol FineTuningTask: AnyObject {
   /// Scores the evaluation set, or nil when there is none.
   func evaluate(batchSize: Int) throws -> EvaluationReport?
 
+  /// The evaluation set's gold labels that the model's label set lacks, each
+  /// with the number of items (tokens for tagging, examples otherwise) that
+  /// carry it; they will be scored as errors. Known before training starts, so
+  /// a caller can warn early. Empty by default.
+  var evaluationUnseenLabels: [String: Int] { get }
+
   /// Writes a Hugging Face model directory: `config.json`, `model.safetensors`,
   /// `vocab.txt` and `tokenizer_config.json`.
   func save(to directory: URL) throws
+}
+
+extension FineTuningTask {
+  public var evaluationUnseenLabels: [String: Int] { [:] }
 }
 
 /// Scores of one evaluation.
@@ -38,18 +48,45 @@ public struct EvaluationReport: Codable, Sendable, Equatable {
   public var exampleCount: Int
   /// Counts of what evaluation had to skip or repair, by reason.
   public var notes: [String: Int]
+  /// Gold labels that are not in the model's label set, each with the number
+  /// of items that carry it: tokens (words) for tagging, examples for
+  /// classification. The model cannot predict such a label, so every such item
+  /// is scored as an error, as transformers' evaluation scores it; a gold entity
+  /// of such a type is a false negative. Empty when every gold label is known.
+  public var unseenLabels: [String: Int]
   /// The epoch (1-based) after which the trainer evaluated, if it did.
   public var epoch: Int?
 
   public init(
-    primaryMetric: String, metrics: [String: Double], exampleCount: Int, notes: [String: Int] = [:]
+    primaryMetric: String, metrics: [String: Double], exampleCount: Int, notes: [String: Int] = [:],
+    unseenLabels: [String: Int] = [:]
   ) {
     self.primaryMetric = primaryMetric
     self.metrics = metrics
     self.exampleCount = exampleCount
     self.notes = notes
+    self.unseenLabels = unseenLabels
   }
 
   /// The value of the primary metric.
   public var primaryScore: Double { metrics[primaryMetric] ?? -.infinity }
+
+  /// The number of items whose gold label the model lacks (the sum of ``unseenLabels``).
+  public var unseenLabelItemCount: Int { unseenLabels.values.reduce(0, +) }
+
+  private enum CodingKeys: String, CodingKey {
+    case primaryMetric, metrics, exampleCount, notes, unseenLabels, epoch
+  }
+
+  /// Decodes a report; `unseenLabels` may be absent (reports saved before it
+  /// existed, such as an older checkpoint's trainer state), and then is empty.
+  public init(from decoder: Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    primaryMetric = try container.decode(String.self, forKey: .primaryMetric)
+    metrics = try container.decode([String: Double].self, forKey: .metrics)
+    exampleCount = try container.decode(Int.self, forKey: .exampleCount)
+    notes = try container.decode([String: Int].self, forKey: .notes)
+    unseenLabels = try container.decodeIfPresent([String: Int].self, forKey: .unseenLabels) ?? [:]
+    epoch = try container.decodeIfPresent(Int.self, forKey: .epoch)
+  }
 }
