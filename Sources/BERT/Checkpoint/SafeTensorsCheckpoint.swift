@@ -156,8 +156,8 @@ public struct SafeTensorsCheckpoint: Sendable {
     switch index.totalSize {
     case .some(.some(let totalSize)) where totalSize != dataByteCount:
       warnings.append(
-        "\(path): metadata.total_size is \(totalSize) bytes, but the shards hold "
-          + "\(dataByteCount) bytes of tensor data; transformers does not use it either")
+        "\(path): metadata.total_size says \(totalSize) bytes of tensor data, but the shards "
+          + "hold \(dataByteCount); it only informs (transformers does not read it either)")
     case .some(.none):
       warnings.append(
         "\(path): metadata.total_size is not a non-negative integer; it is ignored, "
