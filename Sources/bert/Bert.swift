@@ -12,7 +12,8 @@ struct Bert: ParsableCommand {
       Every subcommand takes --backend openblas|swift and --threads N (defaults: \
       BERT_BACKEND and BERT_NUM_THREADS, else the fastest backend and every core). \
       Commands that read a model take --model DIR, a Hugging Face model directory \
-      (config.json, vocab.txt, model.safetensors); without it they use the pretrained \
+      (config.json, vocab.txt, and model.safetensors or a sharded \
+      model.safetensors.index.json with its shards); without it they use the pretrained \
       all-MiniLM-L6-v2 from the asset cache (scripts/fetch-assets model, or bert demo, \
       puts it there).
 

@@ -9,8 +9,9 @@ struct Info: ParsableCommand {
     abstract: "Show a model's configuration and size, the backend, and the asset cache.",
     discussion: """
       Prints the model's architecture and sizes, its parameter count (from the \
-      safetensors header), the fine-tuned task if it has one, the tokenizer, the \
-      backend with its kernel and threads, and where the asset cache is.
+      safetensors headers: model.safetensors, or the shards its index names), the \
+      fine-tuned task if it has one, the tokenizer, the backend with its kernel and \
+      threads, and where the asset cache is.
 
       Examples:
         bert info
@@ -30,8 +31,11 @@ struct Info: ParsableCommand {
       let directory = try modelOptions.directory()
       let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
       let tokenizer = try BertTokenizer(directory: directory)
-      let weights = try SafeTensorsFile(
-        contentsOf: directory.appendingPathComponent("model.safetensors"))
+      let weights = try SafeTensorsCheckpoint(directory: directory)
+      let weightsFile =
+        weights.isSharded
+        ? "\(weights.files.count) shards of \(weights.url.lastPathComponent)"
+        : weights.url.lastPathComponent
       var parameterCount = 0
       var dtypes = Set<String>()
       for name in weights.names {
@@ -71,6 +75,9 @@ struct Info: ParsableCommand {
           ("vocabulary_size", .int(config.vocabularySize)),
           ("max_position_embeddings", .int(config.maxPositionEmbeddings)),
           ("parameters", .int(parameterCount)),
+          ("weights", .string(weights.url.lastPathComponent)),
+          ("shards", .int(weights.isSharded ? weights.files.count : 0)),
+          ("warnings", .strings(weights.warnings)),
           ("task", task),
           ("backend", .string(backend.rawValue)),
           ("kernel", .string(kernel)),
@@ -96,7 +103,7 @@ struct Info: ParsableCommand {
         (
           "parameters",
           "\(Format.grouped(parameterCount)) (\(Format.millions(parameterCount)); "
-            + "\(dtypes.sorted().joined(separator: ", ")) in model.safetensors)"
+            + "\(dtypes.sorted().joined(separator: ", ")) in \(weightsFile))"
         ),
         (
           "tokenizer",
@@ -105,6 +112,7 @@ struct Info: ParsableCommand {
             + ", up to \(ModelCheck.positionLimit(config, tokenizer)) tokens"
         ),
       ]
+      rows += weights.warnings.map { ("warning", $0) }
       if let settings {
         var task = "\(settings.task), max length \(settings.maxLength)"
         if let docStride = settings.docStride { task += ", doc stride \(docStride)" }

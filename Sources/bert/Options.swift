@@ -55,8 +55,8 @@ struct ModelOptions: ParsableArguments {
 /// Checks on model directories and lengths that the library would otherwise
 /// report later, or trap on.
 enum ModelCheck {
-  /// The files a model directory must hold.
-  static let requiredFiles = ["config.json", "vocab.txt", "model.safetensors"]
+  /// The files a model directory must hold, besides its weights (see `weights(_:_:)`).
+  static let requiredFiles = ["config.json", "vocab.txt"]
 
   /// The directory named by `--model`, or the default model; throws a message
   /// that says what is wrong and what to do when it is not a usable BERT directory.
@@ -79,13 +79,13 @@ enum ModelCheck {
       var message =
         "\(path) is not a BERT model directory: it has no "
         + missing.joined(separator: ", ")
-        + " (a Hugging Face BERT directory holds config.json, vocab.txt and model.safetensors)"
-      if missing.contains("model.safetensors") && names.contains("pytorch_model.bin") {
-        message +=
-          "; it has pytorch_model.bin: convert it with transformers' "
-          + "save_pretrained(dir, safe_serialization=True)"
-      }
+        + " (a Hugging Face BERT directory holds config.json, vocab.txt and model.safetensors"
+        + " or a sharded model.safetensors.index.json)"
+      if let problem = weightsProblem(url) { message += "; \(problem)" }
       throw CLIError(message)
+    }
+    if let problem = weightsProblem(url) {
+      throw CLIError("\(path) is not a usable BERT model directory: \(problem)")
     }
     let configURL = url.appendingPathComponent("config.json")
     if let data = try? Data(contentsOf: configURL),
@@ -96,6 +96,17 @@ enum ModelCheck {
         "\(path) holds a '\(type)' model (model_type in config.json), not a BERT model")
     }
     return url
+  }
+
+  /// What is wrong with the weights of `directory` (none, or only in a format
+  /// that needs converting, with the command), or nil when there are safetensors weights.
+  static func weightsProblem(_ directory: URL) -> String? {
+    do {
+      _ = try SafeTensorsCheckpoint.weightsURL(in: directory)
+      return nil
+    } catch {
+      return error.description
+    }
   }
 
   /// Checks that `url` is an existing, readable directory.

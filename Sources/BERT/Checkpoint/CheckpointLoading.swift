@@ -15,6 +15,9 @@ public struct CheckpointLoadReport: Sendable, CustomStringConvertible {
   public var ignored: [String] = []
   /// Keys whose shapes differ: the checkpoint's shape and the model's.
   public var mismatched: [(key: String, checkpoint: [Int], model: [Int])] = []
+  /// Notes about the checkpoint that did not stop it loading, as sentences
+  /// (a sharded index whose `total_size` disagrees with its shards).
+  public var warnings: [String] = []
 
   /// Whether anything is missing, unexpected or mis-shaped.
   public var hasProblems: Bool { !missing.isEmpty || !unexpected.isEmpty || !mismatched.isEmpty }
@@ -32,6 +35,7 @@ public struct CheckpointLoadReport: Sendable, CustomStringConvertible {
     }
     if !newlyInitialized.isEmpty { lines.append("newly initialised: \(list(newlyInitialized))") }
     if !ignored.isEmpty { lines.append("ignored as expected: \(list(ignored))") }
+    lines += warnings.map { "warning: \($0)" }
     return lines.joined(separator: "; ")
   }
 }
@@ -44,8 +48,15 @@ public enum CheckpointError: Error, CustomStringConvertible {
   case missingFile(path: String, hint: String)
   /// `config.json` could not be used.
   case config(ConfigError)
-  /// `model.safetensors` could not be read.
+  /// `model.safetensors`, or a shard of a sharded checkpoint, could not be read.
   case safetensors(SafeTensorsError)
+  /// A sharded checkpoint's index is not valid, or it and its shards disagree.
+  case shardIndex(ShardIndexError)
+  /// The directory holds weights only in a format this package does not read
+  /// (`path`); `command` converts them to safetensors with transformers.
+  case unconvertedWeights(path: String, format: UnconvertedWeights, command: String)
+  /// The directory holds no weights at all; `lookedFor` lists the file names tried.
+  case noWeights(directory: String, lookedFor: [String])
   /// The checkpoint does not fit the model.
   case incompatible(file: String, report: CheckpointLoadReport)
   /// The checkpoint holds a fine-tuned head of another kind than the one asked for.
@@ -57,6 +68,13 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case .missingFile(let path, let hint): "\(path) is missing: \(hint)"
     case .config(let error): "\(error)"
     case .safetensors(let error): "\(error)"
+    case .shardIndex(let error): "\(error)"
+    case .unconvertedWeights(let path, let format, let command):
+      "\(path) is \(format.formatName), which is not read here (only safetensors is); "
+        + "convert it to model.safetensors with "
+        + (format.requirement.map { "\($0) installed" } ?? "transformers") + ": \(command)"
+    case .noWeights(let directory, let lookedFor):
+      "\(directory) holds no model weights: none of \(lookedFor.joined(separator: ", ")) is there"
     case .incompatible(let file, let report):
       "\(file) does not fit the model (\(report)). Pass allowingProblems to load anyway with fresh weights where missing."
     case .headMismatch(let file, let holds, let requested):
@@ -86,6 +104,27 @@ public enum CheckpointLoader {
     _ module: some Layer, from file: SafeTensorsFile, path: String,
     expectedNew: [String] = [], allowingProblems: Bool = false
   ) throws -> CheckpointLoadReport {
+    try load(
+      module, from: SafeTensorsCheckpoint(file: file), path: path, expectedNew: expectedNew,
+      allowingProblems: allowingProblems)
+  }
+
+  /// Fills `module`'s parameters from `file`, a single file or a sharded
+  /// checkpoint; keys are matched across all shards as in one file.
+  ///
+  /// - Parameters:
+  ///   - path: the file named in errors; nil names the checkpoint's `url`
+  ///     (the single file, or the index).
+  ///   - expectedNew: key prefixes the checkpoint may lack without a problem.
+  ///   - allowingProblems: load even with missing, unexpected or mis-shaped keys.
+  /// - Returns: what was loaded, missing, unexpected, mis-shaped and ignored,
+  ///   with the checkpoint's warnings.
+  @discardableResult
+  public static func load(
+    _ module: some Layer, from file: SafeTensorsCheckpoint, path: String? = nil,
+    expectedNew: [String] = [], allowingProblems: Bool = false
+  ) throws -> CheckpointLoadReport {
+    let path = path ?? file.url.path
     let parameters = module.namedParameters
     let modelKeys = Set(parameters.map(\.key))
     let modelUsesPrefix = modelKeys.contains { $0.hasPrefix("bert.") }
@@ -94,6 +133,7 @@ public enum CheckpointLoader {
     // Map each checkpoint key to the model key it would fill.
     var sources: [String: String] = [:]  // model-side key → checkpoint key
     var report = CheckpointLoadReport()
+    report.warnings = file.warnings
     for name in file.names {
       var key = renamingLegacyLayerNorm(name)
       if modelUsesPrefix && !checkpointHasPrefix && isEncoderKey(key) {
@@ -161,7 +201,8 @@ public enum CheckpointLoader {
 }
 
 extension BertModel {
-  /// Loads a Hugging Face model directory: `config.json` and `model.safetensors`.
+  /// Loads a Hugging Face model directory: `config.json` and `model.safetensors`
+  /// (or a sharded checkpoint: `model.safetensors.index.json` and its shards).
   ///
   /// A checkpoint without pooler weights loads a model without pooler. Keys are
   /// matched as ``CheckpointLoader`` describes; a checkpoint with real problems
@@ -178,8 +219,10 @@ extension BertModel {
   }
 }
 
-/// Reads the config and opens the weights of a model directory.
-func openModelDirectory(_ directory: URL) throws -> (BertConfig, SafeTensorsFile, String) {
+/// Reads the config and opens the weights of a model directory: its
+/// `model.safetensors`, or its sharded checkpoint (see ``SafeTensorsCheckpoint``).
+/// Returns the config, the weights, and the path that errors name.
+func openModelDirectory(_ directory: URL) throws -> (BertConfig, SafeTensorsCheckpoint, String) {
   var isDirectory: ObjCBool = false
   guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
     isDirectory.boolValue
@@ -189,25 +232,15 @@ func openModelDirectory(_ directory: URL) throws -> (BertConfig, SafeTensorsFile
     throw CheckpointError.missingFile(
       path: configURL.path, hint: "a Hugging Face model directory holds config.json")
   }
-  let weightsURL = directory.appendingPathComponent("model.safetensors")
-  guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-    let hasPickle = FileManager.default.fileExists(
-      atPath: directory.appendingPathComponent("pytorch_model.bin").path)
-    throw CheckpointError.missingFile(
-      path: weightsURL.path,
-      hint: hasPickle
-        ? "only pytorch_model.bin is present; convert it with transformers' save_pretrained(safe_serialization=True)"
-        : "the weights must be in safetensors format")
-  }
+  // Where the weights are, before anything is parsed: a directory of another
+  // format is told how to convert it whatever its config holds.
+  _ = try SafeTensorsCheckpoint.weightsURL(in: directory)
   let config: BertConfig
   do {
     config = try BertConfig(contentsOf: configURL)
   } catch {
     throw CheckpointError.config(error)
   }
-  do {
-    return (config, try SafeTensorsFile(contentsOf: weightsURL), weightsURL.path)
-  } catch {
-    throw CheckpointError.safetensors(error)
-  }
+  let weights = try SafeTensorsCheckpoint(directory: directory)
+  return (config, weights, weights.url.path)
 }

@@ -69,7 +69,7 @@ struct JSONParser {
   /// Parses the value that starts at the current position (after whitespace).
   mutating func parseValue() throws(Failure) -> StrictJSON {
     skipWhitespace()
-    guard position < bytes.count else { throw .syntax("the header ends where a value should be") }
+    guard position < bytes.count else { throw .syntax("the text ends where a value should be") }
     switch bytes[position] {
     case UInt8(ascii: "{"): return try parseObject()
     case UInt8(ascii: "["): return try parseArray()
@@ -291,7 +291,7 @@ struct JSONParser {
   }
 
   private func unexpected(_ expected: String) -> Failure {
-    guard let byte = peek() else { return .syntax("the header ends where \(expected) should be") }
+    guard let byte = peek() else { return .syntax("the text ends where \(expected) should be") }
     let shown =
       (0x21..<0x7F).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(hex(byte))"
     return .syntax("expected \(expected) but found \(shown) at byte \(position)")

@@ -73,7 +73,7 @@ extension BertForQuestionAnswering {
 /// Opens a model directory, builds a head with `make`, and fills it.
 func loadHead<Head: Layer>(
   _ directory: URL, allowingProblems: Bool, expectedNew: [String],
-  make: (BertConfig, SafeTensorsFile, String) throws -> Head
+  make: (BertConfig, SafeTensorsCheckpoint, String) throws -> Head
 ) throws -> (model: Head, report: CheckpointLoadReport) {
   let (config, file, path) = try openModelDirectory(directory)
   let head = try make(config, file, path)
