@@ -58,7 +58,7 @@ struct DataOptions: ParsableArguments {
     help: ArgumentHelp(
       "How .tsv data files read double quotes: auto (as Python's csv module and pandas quote, "
         + "when the file reads cleanly that way; else literally), none (quotes are text, "
-        + "one record per line, as in GLUE), or csv (always csv quoting). Default: auto.",
+        + "one record per line, as in GLUE), or csv (always csv quoting).",
       valueName: "mode"))
   var tsvQuoting: TSVQuoting = .auto
 }

@@ -80,12 +80,14 @@ extension DelimitedText {
       guard someFieldStartsWithQuote(bytes) else {
         return TSVReading(records: parseTSV(bytes), quoting: .literal)
       }
-      let literal = parseTSV(bytes)
-      let quotedFields = literal.reduce(0) { count, record in
-        count + record.fields.count { $0.utf8.first == quoteByte }
-      }
+      // The literal reading is needed only to fall back on, or for rule 5.
+      lazy var literal = parseTSV(bytes)
       func literally(_ reason: String) -> TSVReading {
-        TSVReading(records: literal, quoting: .literal, keptQuotes: (quotedFields, reason))
+        let startingWithQuote = literal.reduce(0) { count, record in
+          count + record.fields.count { $0.utf8.first == quoteByte }
+        }
+        return TSVReading(
+          records: literal, quoting: .literal, keptQuotes: (startingWithQuote, reason))
       }
       let records: [DelimitedRecord]
       do {
