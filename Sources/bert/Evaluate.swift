@@ -25,6 +25,7 @@ struct Evaluate: ParsableCommand {
 
   @OptionGroup var compute: ComputeOptions
   @OptionGroup var modelOptions: ModelOptions
+  @OptionGroup var dataOptions: DataOptions
 
   @Option(
     help: ArgumentHelp("Labelled data in the task's format.", valueName: "file"),
@@ -48,7 +49,8 @@ struct Evaluate: ParsableCommand {
       let model = try FineTunedModel(
         directory: directory, displayPath: displayPath, requested: task)
       let (examples, report) = try TaskExamples.read(
-        data, task: model.task, requireLabels: true, option: "--data", model: displayPath)
+        data, task: model.task, requireLabels: true, option: "--data", model: displayPath,
+        tsvQuoting: dataOptions.tsvQuoting)
       reportRead(report)
       let started = Date()
       let scores = try model.score(examples, source: data, batchSize: batchSize)

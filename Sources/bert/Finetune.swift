@@ -114,6 +114,9 @@ struct Finetune: ParsableCommand {
         tagging                            CoNLL (token ... tag per line, blank line between
                                             sentences) or JSONL {"tokens":[...],"tags":[...]}
         qa                                 SQuAD v1.1 JSON
+      TSV files may be quoted as Python's csv module and pandas write them, or not \
+      at all, as GLUE's are: --tsv-quoting auto (the default) tells them apart per \
+      file, none and csv insist on one.
 
       Examples:
         bert finetune --task classification --train sst/train.csv --dev sst/dev.csv \\
@@ -126,6 +129,7 @@ struct Finetune: ParsableCommand {
 
   @OptionGroup var compute: ComputeOptions
   @OptionGroup var modelOptions: ModelOptions
+  @OptionGroup var dataOptions: DataOptions
 
   @Option(
     help:
@@ -231,12 +235,14 @@ struct Finetune: ParsableCommand {
       }
 
       let (trainExamples, trainReport) = try TaskExamples.read(
-        train, task: task, requireLabels: true, option: "--train")
+        train, task: task, requireLabels: true, option: "--train",
+        tsvQuoting: dataOptions.tsvQuoting)
       reportRead(trainReport)
       var devExamples: TaskExamples?
       if let dev {
         let (examples, report) = try TaskExamples.read(
-          dev, task: task, requireLabels: true, option: "--dev")
+          dev, task: task, requireLabels: true, option: "--dev",
+          tsvQuoting: dataOptions.tsvQuoting)
         reportRead(report)
         devExamples = examples
       }

@@ -52,6 +52,19 @@ struct ModelOptions: ParsableArguments {
   func directory() throws -> URL { try ModelCheck.directory(model) }
 }
 
+/// `--tsv-quoting`, taken by every subcommand that reads task data files.
+struct DataOptions: ParsableArguments {
+  @Option(
+    help: ArgumentHelp(
+      "How .tsv data files read double quotes: auto (as Python's csv module and pandas quote, "
+        + "when the file reads cleanly that way; else literally), none (quotes are text, "
+        + "one record per line, as in GLUE), or csv (always csv quoting).",
+      valueName: "mode"))
+  var tsvQuoting: TSVQuoting = .auto
+}
+
+extension TSVQuoting: ExpressibleByArgument {}
+
 /// Checks on model directories and lengths that the library would otherwise
 /// report later, or trap on.
 enum ModelCheck {

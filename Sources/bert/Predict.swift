@@ -36,6 +36,7 @@ struct Predict: ParsableCommand {
 
   @OptionGroup var compute: ComputeOptions
   @OptionGroup var modelOptions: ModelOptions
+  @OptionGroup var dataOptions: DataOptions
 
   @Option(
     help: ArgumentHelp("The inputs (default: stdin).", valueName: "file"), completion: .file())
@@ -83,9 +84,11 @@ struct Predict: ParsableCommand {
       guard FileManager.default.fileExists(atPath: input) else {
         throw CLIError("the input file \(input) does not exist")
       }
-      examples = try TextExampleReader.read(
-        contentsOf: URL(fileURLWithPath: input), task: kind, requireLabels: false
-      ).examples
+      let result = try TaskExamples.readTexts(
+        URL(fileURLWithPath: input), task: kind, requireLabels: false,
+        tsvQuoting: dataOptions.tsvQuoting)
+      reportRead(result.report)
+      examples = result.examples
     } else {
       let lines = try readInput(
         example: kind.isPair

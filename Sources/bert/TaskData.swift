@@ -93,8 +93,10 @@ enum TaskExamples {
   /// - Parameters:
   ///   - option: the option that named the file, for messages (`--train`).
   ///   - model: set when the task comes from a model directory, to say so in messages.
+  ///   - tsvQuoting: how a TSV file's quotes are read (`--tsv-quoting`).
   static func read(
-    _ path: String, task: TaskName, requireLabels: Bool, option: String, model: String? = nil
+    _ path: String, task: TaskName, requireLabels: Bool, option: String, model: String? = nil,
+    tsvQuoting: TSVQuoting = .auto
   ) throws -> (TaskExamples, ReadReport) {
     let url = URL(fileURLWithPath: path)
     var isDirectory: ObjCBool = false
@@ -128,9 +130,26 @@ enum TaskExamples {
       let result = try SQuADReader.read(contentsOf: url)
       return (.questions(result.examples), result.report)
     default:
-      let result = try TextExampleReader.read(
-        contentsOf: url, task: task.textKind!, requireLabels: requireLabels)
+      let result = try readTexts(
+        url, task: task.textKind!, requireLabels: requireLabels, tsvQuoting: tsvQuoting)
       return (.text(result.examples), result.report)
+    }
+  }
+
+  /// Reads a CSV, TSV or JSON Lines file of a text task; a malformed quoted
+  /// field of a TSV file read with `--tsv-quoting csv` gets a hint at `none`.
+  static func readTexts(
+    _ url: URL, task: TextTaskKind, requireLabels: Bool, tsvQuoting: TSVQuoting
+  ) throws -> ReadResult<TextExample> {
+    do {
+      return try TextExampleReader.read(
+        contentsOf: url, task: task, requireLabels: requireLabels, tsvQuoting: tsvQuoting)
+    } catch DatasetError.malformedCSV(let file, let line, let reason)
+      where tsvQuoting == .csv && url.pathExtension.lowercased() == "tsv"
+    {
+      throw CLIError(
+        "\(file), line \(line): \(reason) (read with --tsv-quoting csv; "
+          + "--tsv-quoting none reads quotes as ordinary characters)")
     }
   }
 }
@@ -140,7 +159,9 @@ func reportRead(_ report: ReadReport) {
   var report = report
   report.skipped = report.skipped.filter { $0.value > 0 }
   report.repaired = report.repaired.filter { $0.value > 0 }
-  if !report.skipped.isEmpty || !report.repaired.isEmpty { Console.err("read \(report)") }
+  if !report.skipped.isEmpty || !report.repaired.isEmpty || !report.notes.isEmpty {
+    Console.err("read \(report)")
+  }
 }
 
 /// Warns, on stderr, about evaluation data whose gold labels the model lacks:

@@ -285,6 +285,53 @@ import Testing
     #expect(try squad.jsonLines().map { $0["id"] as? String } == ["d1", "d2"])
   }
 
+  @Test func tsvQuotingOption() throws {
+    // A TSV written by Python's csv.writer: quoted fields, TABs and line breaks inside.
+    let quoted = ModelFixtures.url("tsv/csv-writer.tsv").path
+    let output = H.temporaryDirectory("tsv")
+    defer { try? FileManager.default.removeItem(at: output) }
+    let run = try H.run([
+      "finetune", "--task", "pair-classification", "--model", H.tinyModel, "--train", quoted,
+      "--output", output.path, "--epochs", "1", "--batch-size", "8",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stderr.contains("csv-writer.tsv: 15 examples, 16 csv-quoted TSV field unquoted"))
+    // evaluate and predict take the option too; pandas' file reads to the same 15 rows.
+    let evaluation = try H.run(
+      ["evaluate", "--model", output.path, "--data", ModelFixtures.url("tsv/pandas.tsv").path])
+    #expect(evaluation.status == 0, "\(evaluation.stderr)")
+    #expect(try evaluation.json()["examples"] as? Int == 15)
+    let plain = ModelFixtures.url("tsv/plain.tsv").path
+    let predictions = try H.run(
+      ["predict", "--model", output.path, "--input", plain, "--tsv-quoting", "none"])
+    #expect(predictions.status == 0, "\(predictions.stderr)")
+    #expect(try predictions.jsonLines().count == 11)
+    // By default the literal reading of plain.tsv says why its quotes stay.
+    let noted = try H.run(["predict", "--model", output.path, "--input", plain])
+    #expect(noted.stderr.contains("read literally, keeping the quotes of 4 fields"))
+
+    // none on the quoted file: the TAB inside quotes splits the line.
+    try Self.expectError(
+      [
+        "evaluate", "--model", output.path, "--data", quoted, "--tsv-quoting", "none",
+      ], "csv-writer.tsv, line 8: expected 3 fields as in the header, found 6")
+    // csv on GLUE-style data, which is not valid csv.
+    let glue = H.temporaryDirectory("glue").appendingPathExtension("tsv")
+    defer { try? FileManager.default.removeItem(at: glue) }
+    try Data(
+      "text_a\ttext_b\tlabel\nwho ?\t\"Hello,\" he said.\tentailment\n".utf8
+    ).write(to: glue)
+    try Self.expectError(
+      ["evaluate", "--model", output.path, "--data", glue.path, "--tsv-quoting", "csv"],
+      "line 2: unexpected text after the closing quote of a field (read with --tsv-quoting csv; "
+        + "--tsv-quoting none reads quotes as ordinary characters)")
+    let literal = try H.run(["evaluate", "--model", output.path, "--data", glue.path])
+    #expect(literal.status == 0, "\(literal.stderr)")
+    try Self.expectError(
+      ["evaluate", "--model", output.path, "--data", glue.path, "--tsv-quoting", "maybe"],
+      "--tsv-quoting")
+  }
+
   @Test func finetuneResumesFromItsOutput() throws {
     let (first, output) = try Self.finetune(
       "classification", train: "sentiment-train.csv", extra: ["--max-steps", "2"])

@@ -19,8 +19,11 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
   /// A required value is present but empty.
   case missingValue(file: String, line: Int, field: String)
   /// A CSV/TSV record has a different number of fields than the header.
+  /// `line` is where the record starts (a quoted field may carry it further).
   case wrongFieldCount(file: String, line: Int, expected: Int, found: Int)
-  /// A CSV record breaks RFC 4180 (an unterminated quote, text after a closing quote).
+  /// A CSV record, or a TSV record read with csv quoting, breaks RFC 4180: a
+  /// quoted field never closed (`line` is where it opened) or text after a
+  /// closing quote (`line` is where the quote closed).
   case malformedCSV(file: String, line: Int, reason: String)
   /// A JSON document or JSON line cannot be parsed or has the wrong structure.
   /// `line` is set for JSON Lines, `path` (such as `data[3].paragraphs[0]`) for a document.
@@ -85,21 +88,28 @@ public struct ReadReport: Equatable, Sendable, CustomStringConvertible {
   public var examples: Int
   /// Items read but not returned, by reason (see the static reason names).
   public var skipped: [String: Int]
-  /// Items returned after a repair, by kind.
+  /// Items returned after a repair or a change, by kind.
   public var repaired: [String: Int]
+  /// Things a reader decided about the whole file, as sentences (such as why
+  /// a TSV file's quotes were kept as text).
+  public var notes: [String]
 
   public init(
     source: String, examples: Int = 0, skipped: [String: Int] = [:],
-    repaired: [String: Int] = [:]
+    repaired: [String: Int] = [:], notes: [String] = []
   ) {
     self.source = source
     self.examples = examples
     self.skipped = skipped
     self.repaired = repaired
+    self.notes = notes
   }
 
   /// Blank lines between records (CSV, TSV, JSON Lines).
   public static let blankLine = "blank line"
+  /// A TSV field read as csv-quoted: its quotes removed, `""` read as `"`
+  /// (see `TSVQuoting`).
+  public static let unquotedField = "csv-quoted TSV field unquoted"
   /// `-DOCSTART-` lines of a CoNLL file.
   public static let docstartLine = "-DOCSTART- line"
   /// A JSON Lines tagging record with no tokens.
@@ -136,7 +146,7 @@ public struct ReadReport: Equatable, Sendable, CustomStringConvertible {
     for (reason, count) in skipped.sorted(by: { $0.key < $1.key }) {
       parts.append("skipped \(count) \(reason)")
     }
-    return parts.joined(separator: ", ")
+    return ([parts.joined(separator: ", ")] + notes).joined(separator: "; ")
   }
 }
 

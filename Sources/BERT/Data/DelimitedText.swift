@@ -7,6 +7,17 @@ import Foundation
 struct DelimitedRecord {
   var line: Int
   var fields: [String]
+  /// The indices of the fields that were quoted (CSV quoting only).
+  var quoted: [Int] = []
+  /// The line the record ends on: later than `line` when a quoted field holds a line break.
+  var lastLine: Int
+
+  init(line: Int, fields: [String], quoted: [Int] = [], lastLine: Int? = nil) {
+    self.line = line
+    self.fields = fields
+    self.quoted = quoted
+    self.lastLine = lastLine ?? line
+  }
 
   /// A record made of one empty field: what a blank line parses to.
   var isBlank: Bool { fields.count == 1 && fields[0].isEmpty }
@@ -87,6 +98,7 @@ enum DelimitedText {
   ) throws -> [DelimitedRecord] {
     var records: [DelimitedRecord] = []
     var fields: [String] = []
+    var quoted: [Int] = []
     var field: [UInt8] = []
     var line = 1
     var recordLine = 1
@@ -97,6 +109,7 @@ enum DelimitedText {
       // One field starts at i.
       if i < end && bytes[i] == quote {
         let openingLine = line
+        quoted.append(fields.count)
         i += 1
         while true {
           guard i < end else {
@@ -137,7 +150,8 @@ enum DelimitedText {
       field.removeAll(keepingCapacity: true)
       // i is at a delimiter, a line break or the end.
       if i == end {
-        records.append(DelimitedRecord(line: recordLine, fields: fields))
+        records.append(
+          DelimitedRecord(line: recordLine, fields: fields, quoted: quoted, lastLine: line))
         break
       }
       if bytes[i] == delimiter {
@@ -146,8 +160,10 @@ enum DelimitedText {
       }
       if bytes[i] == carriageReturn { i += 1 }
       if i < end && bytes[i] == lineFeed { i += 1 }
-      records.append(DelimitedRecord(line: recordLine, fields: fields))
+      records.append(
+        DelimitedRecord(line: recordLine, fields: fields, quoted: quoted, lastLine: line))
       fields.removeAll(keepingCapacity: true)
+      quoted.removeAll()
       line += 1
       recordLine = line
       if i == end { break }

@@ -49,7 +49,7 @@ public struct TextExample: Equatable, Sendable {
 public enum TextFileFormat: String, CaseIterable, Sendable {
   /// Comma-separated values (RFC 4180) with a header row.
   case csv
-  /// Tab-separated values with a header row, without quoting.
+  /// Tab-separated values with a header row; see `TSVQuoting` for its quotes.
   case tsv
   /// One JSON object per line.
   case jsonLines
@@ -85,6 +85,12 @@ public enum TextFileFormat: String, CaseIterable, Sendable {
 /// Labels are trimmed of surrounding white space; texts are kept as written.
 /// A regression target must parse as a finite `Float`. Blank lines are skipped
 /// and counted in the report.
+///
+/// CSV fields follow RFC 4180's quoting. TSV quotes are read as `TSVQuoting`
+/// says: by default (`.auto`) as Python's `csv` module writes them when the
+/// file reads cleanly that way, else literally, as GLUE's TSV files need. The
+/// report counts the fields unquoted (`ReadReport.unquotedField`), or notes
+/// why a TSV file whose fields start with quotes was read literally.
 public enum TextExampleReader {
   /// Column names for the text of a single-text task, in order of preference.
   public static let textNames = ["text", "sentence"]
@@ -102,28 +108,45 @@ public enum TextExampleReader {
   ///   - url: the file.
   ///   - task: the task kind, which says which columns are needed.
   ///   - requireLabels: whether every example needs a label or target (false at prediction time).
+  ///   - tsvQuoting: how a TSV file's quotes are read (ignored for CSV and JSON Lines).
   public static func read(
-    contentsOf url: URL, task: TextTaskKind, requireLabels: Bool = true
+    contentsOf url: URL, task: TextTaskKind, requireLabels: Bool = true,
+    tsvQuoting: TSVQuoting = .auto
   ) throws -> ReadResult<TextExample> {
     let format = try TextFileFormat(path: url.path)
     let bytes = try TextFile.bytes(of: url)
     return try read(
-      bytes: bytes, format: format, source: url.path, task: task, requireLabels: requireLabels)
+      bytes: bytes, format: format, source: url.path, task: task, requireLabels: requireLabels,
+      tsvQuoting: tsvQuoting)
   }
 
   /// Reads examples from the bytes of a file; `source` names it in errors.
+  /// The parameters are those of `read(contentsOf:task:requireLabels:tsvQuoting:)`.
   public static func read(
     bytes: [UInt8], format: TextFileFormat, source: String, task: TextTaskKind,
-    requireLabels: Bool = true
+    requireLabels: Bool = true, tsvQuoting: TSVQuoting = .auto
   ) throws -> ReadResult<TextExample> {
     let body = try TextFile.text(of: bytes, file: source)
     var report = ReadReport(source: source)
     var examples: [TextExample] = []
     switch format {
     case .csv, .tsv:
-      let records =
-        format == .csv
-        ? try DelimitedText.parseCSV(body, file: source) : DelimitedText.parseTSV(body)
+      let records: [DelimitedRecord]
+      if format == .csv {
+        records = try DelimitedText.parseCSV(body, file: source)
+      } else {
+        let reading = try DelimitedText.parseTSV(body, quoting: tsvQuoting, file: source)
+        records = reading.records
+        if reading.unquotedFields > 0 {
+          report.repair(ReadReport.unquotedField, reading.unquotedFields)
+        }
+        if let kept = reading.keptQuotes {
+          report.notes.append(
+            "read literally, keeping the quotes of \(kept.fields) "
+              + (kept.fields == 1 ? "field that starts" : "fields that start")
+              + " with \", as the file does not read as csv-quoted TSV (\(kept.reason))")
+        }
+      }
       guard let headerIndex = records.firstIndex(where: { !$0.isBlank }) else {
         throw DatasetError.emptyFile(file: source)
       }
