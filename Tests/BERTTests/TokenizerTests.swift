@@ -284,9 +284,9 @@ private func ranges(_ pairs: [(Int, Int)]) -> [Range<Int>] { pairs.map { $0.0..<
   }
 
   @Test func missingVocabulary() throws {
+    // Neither tokenizer.json nor vocab.txt: the directory is named.
     let directory = try modelDirectory([:])
-    let file = directory.appendingPathComponent("vocab.txt").path
-    #expect(throws: TokenizerError.missingVocabulary(file: file)) {
+    #expect(throws: TokenizerError.missingTokenizer(directory: directory.path)) {
       try BertTokenizer(directory: directory)
     }
   }
