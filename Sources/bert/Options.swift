@@ -73,11 +73,14 @@ enum ModelCheck {
     }
     let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
     try check(url, as: "model directory")
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+    // A sentence-transformers directory may keep the transformer's files in a subfolder.
+    let files = try transformerDirectory(url)
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: files.path)) ?? []
     let missing = requiredFiles.filter { !names.contains($0) }
     if !missing.isEmpty {
       var message =
-        "\(path) is not a BERT model directory: it has no "
+        "\(path)\(files == url ? "" : "/" + files.lastPathComponent) is not a BERT model "
+        + "directory: it has no "
         + missing.joined(separator: ", ")
         + " (a Hugging Face BERT directory holds config.json, vocab.txt and model.safetensors)"
       if missing.contains("model.safetensors") && names.contains("pytorch_model.bin") {
@@ -87,7 +90,7 @@ enum ModelCheck {
       }
       throw CLIError(message)
     }
-    let configURL = url.appendingPathComponent("config.json")
+    let configURL = files.appendingPathComponent("config.json")
     if let data = try? Data(contentsOf: configURL),
       let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
       let type = object["model_type"] as? String, type.lowercased() != "bert"
@@ -96,6 +99,16 @@ enum ModelCheck {
         "\(path) holds a '\(type)' model (model_type in config.json), not a BERT model")
     }
     return url
+  }
+
+  /// The folder of the transformer's files in a model directory: the
+  /// directory itself, or the `Transformer` folder its `modules.json` names.
+  static func transformerDirectory(_ url: URL) throws -> URL {
+    do {
+      return try ModelDirectoryLayout.transformerDirectory(of: url)
+    } catch {
+      throw CLIError("\(error)")
+    }
   }
 
   /// Checks that `url` is an existing, readable directory.

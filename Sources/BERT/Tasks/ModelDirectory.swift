@@ -38,8 +38,10 @@ public struct TaskSettings: Codable, Sendable, Equatable {
     self.classifierHead = classifierHead
   }
 
-  /// The settings in a model directory's `config.json`, or nil for a plain checkpoint.
+  /// The settings in a model directory's `config.json` (in the `Transformer`
+  /// folder of a sentence-transformers directory), or nil for a plain checkpoint.
   public static func read(directory: URL) throws -> TaskSettings? {
+    let directory = try ModelDirectoryLayout.transformerDirectory(of: directory)
     struct Wrapper: Decodable {
       var settings: TaskSettings?
       enum CodingKeys: String, CodingKey { case settings = "bert_swift_task" }
