@@ -103,10 +103,14 @@ struct Encode: ParsableCommand {
         throw CLIError(
           "this model has no pooler weights, so --pooling pooler is not possible; use cls or mean")
       }
-      let limit = try ModelCheck.maxLength(
-        maxLength, fallback: pipeline.defaultMaxLength, config: pipeline.model.config,
-        tokenizer: pipeline.tokenizer,
-        minimum: pair ? 4 : 3, what: pair ? "a pair" : "a single text")
+      // Without --max-length: the model's max_seq_length, as sentence-transformers cuts.
+      let limit =
+        try maxLength == nil
+        ? pipeline.defaultMaxLength
+        : ModelCheck.maxLength(
+          maxLength, fallback: nil, config: pipeline.model.config,
+          tokenizer: pipeline.tokenizer,
+          minimum: pair ? 4 : 3, what: pair ? "a pair" : "a single text")
       let input = try InputLines.standardInput(example: "echo 'some text' | bert encode")
       let (texts, seconds) = pair ? try input.pairs() : (input.lines, [])
       if let whiten {

@@ -80,7 +80,16 @@ public struct BertPipeline {
   /// `max_seq_length` become ``embedding``.
   public init(directory: URL) throws {
     let layout = try ModelDirectoryLayout(directory: directory)
-    (model, loadReport) = try BertModel.load(directory: layout.transformer)
+    // A fine-tuned directory's head (classifier, qa_outputs) goes unused, as
+    // when transformers' AutoModel loads it; any other problem is refused.
+    var (model, report) = try BertModel.load(directory: layout.transformer, allowingProblems: true)
+    let headKeys = Set(
+      report.unexpected.filter { $0.hasPrefix("classifier.") || $0.hasPrefix("qa_outputs.") })
+    report.unexpected.removeAll { headKeys.contains($0) }
+    report.ignored += headKeys.sorted()
+    if report.hasProblems { (model, report) = try BertModel.load(directory: layout.transformer) }
+    self.model = model
+    loadReport = report
     tokenizer = try BertTokenizer(directory: layout.transformer)
     self.layout = layout
     embedding = EmbeddingSettings(layout.sentenceTransformers)
@@ -101,18 +110,26 @@ public struct BertPipeline {
   }
 
   /// The length inputs are truncated to when a call names none: the
-  /// directory's `max_seq_length` when it has one, within ``maxLength``.
-  public var defaultMaxLength: Int { min(embedding.maxLength ?? maxLength, maxLength) }
+  /// directory's `max_seq_length` when it has one (it replaces the tokenizer's
+  /// `model_max_length`, as in sentence-transformers), else ``maxLength``;
+  /// never more than the model's positions.
+  public var defaultMaxLength: Int {
+    guard let length = embedding.maxLength else { return maxLength }
+    return min(length, model.config.maxPositionEmbeddings)
+  }
 
   /// Tokenizes texts (or pairs) into one padded batch of length ≤ `maxLength`
-  /// (by default ``defaultMaxLength``). Texts are lower-cased first when
-  /// ``embedding`` says so and the tokenizer does not already.
+  /// (by default ``defaultMaxLength``; at most the larger of ``maxLength`` and
+  /// ``defaultMaxLength``). Texts are lower-cased first (with
+  /// `String.lowercased()`) when ``embedding`` says so and the tokenizer does
+  /// not lower-case already.
   public func batch(_ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil) -> TextBatch {
     let lower = embedding.lowercasesInput && !tokenizer.doLowerCase
+    let limit = Swift.max(self.maxLength, defaultMaxLength)
     let encodings = tokenizer.encodeBatch(
       lower ? texts.map { $0.lowercased() } : texts,
       pairs: lower ? pairs?.map { $0.lowercased() } : pairs,
-      maxLength: min(maxLength ?? defaultMaxLength, self.maxLength))
+      maxLength: min(maxLength ?? defaultMaxLength, limit))
     return TextBatch(encodings: encodings, paddingID: tokenizer.paddingTokenID)
   }
 

@@ -89,14 +89,16 @@ enum ModelDirectoryWriter {
     try SafeTensors.write(
       parameters.map { ($0.key, $0.parameter.value) }, metadata: ["format": "pt"],
       to: directory.appendingPathComponent("model.safetensors"))
+    let layout = try ModelDirectoryLayout(directory: tokenizerSource)
     for name in ["vocab.txt", "tokenizer_config.json"] {
-      let source = tokenizerSource.appendingPathComponent(name)
+      let source = layout.transformer.appendingPathComponent(name)
       let target = directory.appendingPathComponent(name)
       guard source.standardizedFileURL != target.standardizedFileURL,
         FileManager.default.fileExists(atPath: source.path)
       else { continue }
       try Data(contentsOf: source).write(to: target, options: .atomic)
     }
+    try layout.copySentenceTransformersFiles(to: directory)
     try configData.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
   }
 }

@@ -47,6 +47,51 @@ public struct ModelDirectoryLayout: Sendable, Equatable {
   }
 }
 
+extension ModelDirectoryLayout {
+  /// Writes this directory's sentence-transformers files into `directory`,
+  /// which holds the transformer's files at its root (as
+  /// ``ModelDirectoryWriter`` writes them): `modules.json` with the
+  /// `Transformer` at `""`, the `Pooling` and `Normalize` folders,
+  /// `sentence_bert_config.json` and `config_sentence_transformers.json`.
+  /// Does nothing for a directory without `modules.json`.
+  func copySentenceTransformersFiles(to directory: URL) throws {
+    guard let settings = sentenceTransformers,
+      root.standardizedFileURL != directory.standardizedFileURL
+    else { return }
+    let manager = FileManager.default
+    let modules = settings.modules.map { module in
+      var module = module
+      if module.className == "Transformer" { module.path = "" }
+      return module
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(modules).write(
+      to: directory.appendingPathComponent("modules.json"), options: .atomic)
+    for path in [settings.poolingPath, settings.normalizePath].compactMap({ $0 })
+    where !path.isEmpty {
+      let source = root.appendingPathComponent(path)
+      let target = directory.appendingPathComponent(path)
+      if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }
+      if manager.fileExists(atPath: source.path) {
+        try manager.copyItem(at: source, to: target)
+      } else {
+        // sentence-transformers 1.x/2.x may list a Normalize folder it never wrote.
+        try manager.createDirectory(at: target, withIntermediateDirectories: true)
+      }
+    }
+    let files = [
+      (transformer, "sentence_bert_config.json"), (root, "config_sentence_transformers.json"),
+    ]
+    for (folder, name) in files {
+      let source = folder.appendingPathComponent(name)
+      guard manager.fileExists(atPath: source.path) else { continue }
+      try Data(contentsOf: source).write(
+        to: directory.appendingPathComponent(name), options: .atomic)
+    }
+  }
+}
+
 /// The embedding recipe of a sentence-transformers directory.
 public struct SentenceTransformersSettings: Sendable, Equatable {
   /// One entry of `modules.json`.
