@@ -15,7 +15,8 @@ extension Encode {
   ) throws {
     let url = URL(fileURLWithPath: path)
     var vectors = pipeline.embed(
-      texts, pairs: pairs, pooling: pooling, maxLength: limit, batchSize: batchSize)
+      texts, pairs: pairs, pooling: pooling, normalize: normalize, maxLength: limit,
+      batchSize: batchSize)
     let whitening: EmbeddingWhitening
     if FileManager.default.fileExists(atPath: url.path) {
       do {

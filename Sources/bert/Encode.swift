@@ -12,12 +12,21 @@ struct Encode: ParsableCommand {
     discussion: """
       Reads one text per line from stdin (with --pair, two texts split by one TAB) \
       and writes one JSON object per line, in input order: {"embedding":[...]} \
-      with --pooling cls, mean or pooler, or {"hidden":[[...],...]} (one vector per \
-      token, [CLS] and [SEP] included) with --pooling none.
+      with --pooling cls, mean, max, mean-sqrt-len or pooler, or {"hidden":[[...],...]} \
+      (one vector per token, [CLS] and [SEP] included) with --pooling none.
 
       mean averages the last hidden states of the real tokens, as sentence-transformers \
       does for all-MiniLM-L6-v2, whose embeddings are meant to be compared by cosine \
-      similarity. cls takes the [CLS] state, pooler the pooler's tanh(dense([CLS])).
+      similarity. max takes each dimension's largest value over the real tokens, \
+      mean-sqrt-len their sum over the square root of their count; cls takes the [CLS] \
+      state, pooler the pooler's tanh(dense([CLS])).
+
+      By default the model's own recipe applies: a sentence-transformers directory's \
+      pooling (modules.json and its Pooling config; several modes are concatenated), \
+      its Normalize module (unit-length vectors) and the max_seq_length of \
+      sentence_bert_config.json. Without those files: mean pooling, not normalised, up \
+      to the model's limit. --pooling, --normalize/--no-normalize and --max-length \
+      override them; 'bert info' shows what the directory holds.
 
       --whiten FILE whitens the embeddings (mean removed, covariance made the \
       identity, which often helps cosine similarity): with the whitening saved in FILE, \
@@ -34,8 +43,18 @@ struct Encode: ParsableCommand {
   @OptionGroup var compute: ComputeOptions
   @OptionGroup var modelOptions: ModelOptions
 
-  @Option(help: "How to pool the token states: cls, mean, pooler or none.")
-  var pooling: Pooling = .mean
+  @Option(
+    help: ArgumentHelp(
+      "How to pool the token states: cls, mean, max, mean-sqrt-len, pooler or none "
+        + "(default: the model's own, else mean).", valueName: "mode"))
+  var pooling: Pooling?
+
+  @Flag(
+    inversion: .prefixedNo,
+    help:
+      "Scale each embedding to unit length (default: as the model's Normalize module says, else not)."
+  )
+  var normalize: Bool?
 
   @Option(help: ArgumentHelp("Texts per forward pass.", valueName: "n"))
   var batchSize = 32
@@ -60,9 +79,14 @@ struct Encode: ParsableCommand {
 
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
-    if whiten != nil && pooling == .none {
+    if whiten != nil && pooling == Pooling.none {
       throw ValidationError(
-        "--whiten applies to pooled embeddings; use --pooling cls, mean or pooler.")
+        "--whiten applies to pooled embeddings; use --pooling cls, mean, max, mean-sqrt-len or "
+          + "pooler.")
+    }
+    if normalize != nil && pooling == Pooling.none {
+      throw ValidationError(
+        "--normalize and --no-normalize apply to pooled embeddings, not to --pooling none.")
     }
     if let whitenDimensions, whitenDimensions < 1 {
       throw ValidationError("--whiten-dimensions must be at least 1.")
@@ -74,13 +98,19 @@ struct Encode: ParsableCommand {
       try compute.apply()
       let directory = try modelOptions.directory()
       let pipeline = try BertPipeline(directory: directory)
-      if pooling == .pooler && pipeline.model.pooler == nil {
+      let modes = pooling.map { [$0] } ?? pipeline.embedding.pooling
+      if modes.contains(.pooler) && pipeline.model.pooler == nil {
         throw CLIError(
           "this model has no pooler weights, so --pooling pooler is not possible; use cls or mean")
       }
-      let limit = try ModelCheck.maxLength(
-        maxLength, fallback: nil, config: pipeline.model.config, tokenizer: pipeline.tokenizer,
-        minimum: pair ? 4 : 3, what: pair ? "a pair" : "a single text")
+      // Without --max-length: the model's max_seq_length, as sentence-transformers cuts.
+      let limit =
+        try maxLength == nil
+        ? pipeline.defaultMaxLength
+        : ModelCheck.maxLength(
+          maxLength, fallback: nil, config: pipeline.model.config,
+          tokenizer: pipeline.tokenizer,
+          minimum: pair ? 4 : 3, what: pair ? "a pair" : "a single text")
       let input = try InputLines.standardInput(example: "echo 'some text' | bert encode")
       let (texts, seconds) = pair ? try input.pairs() : (input.lines, [])
       if let whiten {
@@ -100,7 +130,7 @@ struct Encode: ParsableCommand {
         let sortedTexts = order.map { texts[$0] }
         let sortedPairs = pair ? order.map { seconds[$0] } : nil
         var lines = [String](repeating: "", count: indices.count)
-        if pooling == .none {
+        if pooling == Pooling.none {
           let states = pipeline.hiddenStates(
             sortedTexts, pairs: sortedPairs, maxLength: limit, batchSize: batchSize)
           for (position, index) in order.enumerated() {
@@ -109,8 +139,8 @@ struct Encode: ParsableCommand {
           }
         } else {
           let vectors = pipeline.embed(
-            sortedTexts, pairs: sortedPairs, pooling: pooling, maxLength: limit,
-            batchSize: batchSize)
+            sortedTexts, pairs: sortedPairs, pooling: pooling, normalize: normalize,
+            maxLength: limit, batchSize: batchSize)
           for (position, index) in order.enumerated() {
             lines[index - start] =
               JSONOut.object([("embedding", .floats(vectors[position]))])

@@ -8,8 +8,13 @@ struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Score a fine-tuned model on labelled data; metrics as JSON on stdout.",
     discussion: """
-      The task comes from the model's config.json (bert_swift_task, written by \
-      bert finetune and bert demo). The data file has the task's training format. \
+      The task comes from the model's config.json: bert_swift_task (written by bert \
+      finetune and bert demo), else the head that transformers saved in architectures \
+      (BertForSequenceClassification: classification, or regression with one label or \
+      problem_type regression; BertForTokenClassification: tagging; \
+      BertForQuestionAnswering: qa), with pairs when the data has pair columns \
+      (text_a/text_b, sentence1/sentence2, ...). --task is needed only for a base \
+      checkpoint. The data file has the task's training format. \
       Metrics: accuracy, macro_f1 and mcc for classification; pearson, spearman and \
       mse for regression; token_accuracy (plus precision, recall and f1 of entities \
       for IOB2 tags) for tagging; exact_match and f1 (0-100) for qa. A gold label \
@@ -20,7 +25,7 @@ struct Evaluate: ParsableCommand {
       Examples:
         bert evaluate --model runs/sst --data sst/test.csv
         bert evaluate --model demo-output/tagging --data wsj-test.jsonl
-        bert evaluate --model hf-squad-model --task qa --data squad/dev.json
+        bert evaluate --model hf-squad-model --data squad/dev.json
       """)
 
   @OptionGroup var compute: ComputeOptions
@@ -32,7 +37,7 @@ struct Evaluate: ParsableCommand {
     completion: .file())
   var data: String
 
-  @Option(help: "The task, only for a model fine-tuned elsewhere (without bert_swift_task).")
+  @Option(help: "The task, only for a model whose directory does not name it (a base BertModel).")
   var task: TaskName?
 
   @Option(help: "Sequences per forward pass.") var batchSize = 64
@@ -46,11 +51,27 @@ struct Evaluate: ParsableCommand {
       try compute.apply()
       let directory = try modelOptions.directory()
       let displayPath = modelOptions.model ?? directory.path
-      let model = try FineTunedModel(
+      var model = try FineTunedModel(
         directory: directory, displayPath: displayPath, requested: task)
-      let (examples, report) = try TaskExamples.read(
-        data, task: model.task, requireLabels: true, option: "--data", model: displayPath,
-        tsvQuoting: dataOptions.tsvQuoting)
+      let examples: TaskExamples
+      let report: ReadReport
+      if model.pairsFromInput, let pairTask = model.task.pairTask {
+        // The directory says classification or regression; the data says whether of pairs.
+        do {
+          (examples, report) = try TaskExamples.read(
+            data, task: pairTask, requireLabels: true, option: "--data", model: displayPath,
+            taskSource: model.taskSource, tsvQuoting: dataOptions.tsvQuoting)
+          model = model.readingPairs(true)
+        } catch  where lacksPairColumns(error) {
+          (examples, report) = try TaskExamples.read(
+            data, task: model.task, requireLabels: true, option: "--data", model: displayPath,
+            taskSource: model.taskSource, tsvQuoting: dataOptions.tsvQuoting)
+        }
+      } else {
+        (examples, report) = try TaskExamples.read(
+          data, task: model.task, requireLabels: true, option: "--data", model: displayPath,
+          taskSource: model.taskSource, tsvQuoting: dataOptions.tsvQuoting)
+      }
       reportRead(report)
       let started = Date()
       let scores = try model.score(examples, source: data, batchSize: batchSize)

@@ -14,9 +14,9 @@ struct HyperParameters {
   var weightDecay: Float = 0.01
   var maxGradientNorm: Float = 1
   var gradientAccumulation = 1
-  var maxLength = 128
-  var docStride = 128
-  var maxAnswerLength = 30
+  var maxLength = TaskDefaults.maxLength
+  var docStride = TaskDefaults.docStride
+  var maxAnswerLength = TaskDefaults.maxAnswerLength
   var seed: UInt64 = 42
   var maxSteps: Int?
   var lengthBucketing = false
@@ -164,7 +164,8 @@ struct Finetune: ParsableCommand {
     help:
       "qa: context tokens shared by consecutive windows (default: 128, at most half the max length)."
   ) var docStride: Int?
-  @Option(help: "qa: the longest answer, in tokens.") var maxAnswerLength = 30
+  @Option(help: "qa: the longest answer, in tokens.") var maxAnswerLength = TaskDefaults
+    .maxAnswerLength
   @Option(help: "Seeds shuffling, dropout and the new head.") var seed: UInt64 = 42
   @Option(help: "Stop after this many updates.") var maxSteps: Int?
   @Flag(help: "Batch sequences of similar length together (less padding, faster).")
@@ -204,8 +205,9 @@ struct Finetune: ParsableCommand {
       try compute.apply()
       let directory = try modelOptions.directory()
       let modelPath = modelOptions.model ?? directory.path
-      let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
-      let tokenizer = try BertTokenizer(directory: directory)
+      let files = try ModelCheck.transformerDirectory(directory)
+      let config = try BertConfig(contentsOf: files.appendingPathComponent("config.json"))
+      let tokenizer = try BertTokenizer(directory: files)
       let saved = try? TaskSettings.read(directory: directory)
       if let saved, saved.task != task.rawValue {
         throw CLIError(
@@ -222,7 +224,7 @@ struct Finetune: ParsableCommand {
       settings.maxLength = try ModelCheck.maxLength(
         maxLength, fallback: task.defaultMaxLength, config: config, tokenizer: tokenizer,
         minimum: task.minimumLength, what: task.inputDescription)
-      settings.docStride = docStride ?? min(128, settings.maxLength / 2)
+      settings.docStride = docStride ?? min(TaskDefaults.docStride, settings.maxLength / 2)
       if task == .qa, let docStride, docStride >= settings.maxLength {
         throw CLIError(
           "--doc-stride \(docStride) must be below --max-length \(settings.maxLength): "

@@ -29,9 +29,16 @@ struct Info: ParsableCommand {
     try reportingErrors("info") {
       try compute.apply()
       let directory = try modelOptions.directory()
-      let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
-      let tokenizer = try BertTokenizer(directory: directory)
-      let weights = try SafeTensorsCheckpoint(directory: directory)
+      let layout: ModelDirectoryLayout
+      do {
+        layout = try ModelDirectoryLayout(directory: directory)
+      } catch {
+        throw CLIError("\(error)")
+      }
+      let files = layout.transformer
+      let config = try BertConfig(contentsOf: files.appendingPathComponent("config.json"))
+      let tokenizer = try BertTokenizer(directory: files)
+      let weights = try SafeTensorsCheckpoint(directory: files)
       let weightsFile =
         weights.isSharded
         ? "\(weights.files.count) shards of \(weights.url.lastPathComponent)"
@@ -47,6 +54,13 @@ struct Info: ParsableCommand {
         dtypes.insert(info.dtype.rawValue)
       }
       let settings = try? TaskSettings.read(directory: directory)
+      let inferredTask =
+        settings == nil
+        ? try? FineTunedTask.task(fromArchitectureOf: config, path: directory.path) : nil
+      let embedding = EmbeddingSettings(layout.sentenceTransformers)
+      let embeddingLength = min(
+        embedding.maxLength ?? Int.max, ModelCheck.positionLimit(config, tokenizer))
+      let transformerPath = layout.sentenceTransformers?.transformerPath
       let architecture = config.architectures?.joined(separator: ", ") ?? "BertModel"
       let backend = Compute.backendKind
       let kernel = Compute.backend.kernelName
@@ -64,7 +78,33 @@ struct Info: ParsableCommand {
           if let docStride = settings.docStride { members.append(("doc_stride", .int(docStride))) }
           if let labels { members.append(("labels", .strings(labels))) }
           task = .object(members)
+        } else if let inferredTask {
+          var members: [(String, JSONOut)] = [
+            ("task", .string(inferredTask)), ("from", .string("architectures")),
+          ]
+          if let labels, inferredTask != "regression", inferredTask != "qa" {
+            members.append(("labels", .strings(labels)))
+          }
+          task = .object(members)
         }
+        var sentenceTransformers: JSONOut = .null
+        if let st = layout.sentenceTransformers {
+          sentenceTransformers = .object([
+            ("modules", .strings(st.modules.map(\.type))),
+            ("transformer_path", .string(st.transformerPath)),
+            ("max_seq_length", st.maxSequenceLength.map { .int($0) } ?? .null),
+            ("do_lower_case", .bool(st.lowercasesInput)),
+          ])
+        }
+        let encode = JSONOut.object([
+          ("pooling", .strings(embedding.pooling.map(\.rawValue))),
+          ("normalize", .bool(embedding.normalize)),
+          ("max_length", .int(embeddingLength)),
+          (
+            "from",
+            .string(layout.sentenceTransformers == nil ? "defaults" : "sentence-transformers")
+          ),
+        ])
         let object = JSONOut.object([
           ("model", .string(directory.path)),
           ("architecture", .string(architecture)),
@@ -79,6 +119,8 @@ struct Info: ParsableCommand {
           ("shards", .int(weights.isSharded ? weights.files.count : 0)),
           ("warnings", .strings(weights.warnings)),
           ("task", task),
+          ("sentence_transformers", sentenceTransformers),
+          ("encode", encode),
           ("backend", .string(backend.rawValue)),
           ("kernel", .string(kernel)),
           ("threads", .int(Compute.threadCount)),
@@ -92,7 +134,9 @@ struct Info: ParsableCommand {
         ("model", directory.path),
         (
           "architecture",
-          architecture + (settings == nil ? " (no fine-tuned task: a base checkpoint)" : "")
+          architecture
+            + (settings == nil && inferredTask == nil
+              ? " (no fine-tuned task: a base checkpoint)" : "")
         ),
         (
           "config",
@@ -121,6 +165,30 @@ struct Info: ParsableCommand {
           task += "; \(labels.count) labels: \(shown)" + (labels.count > 12 ? ", …" : "")
         }
         rows.append(("task", task))
+      } else if let inferredTask {
+        var task = "\(inferredTask) (from architectures; pairs as the input has them)"
+        if let labels, inferredTask == "classification" || inferredTask == "tagging" {
+          let shown = labels.prefix(12).joined(separator: ", ")
+          task += "; \(labels.count) labels: \(shown)" + (labels.count > 12 ? ", …" : "")
+        }
+        rows.append(("task", task))
+      }
+      var encode =
+        embedding.pooling.map(\.rawValue).joined(separator: " + ") + " pooling, "
+        + (embedding.normalize ? "normalised" : "not normalised")
+        + ", up to \(embeddingLength) tokens"
+      if let st = layout.sentenceTransformers {
+        encode += " (sentence-transformers: modules.json"
+        if let pooling = st.poolingPath { encode += ", \(pooling)/config.json" }
+        if st.maxSequenceLength != nil { encode += ", max_seq_length" }
+        if st.lowercasesInput { encode += "; do_lower_case" }
+        encode += ")"
+      } else {
+        encode += " (defaults: no sentence-transformers files)"
+      }
+      rows.append(("encode", encode))
+      if let transformerPath, !transformerPath.isEmpty {
+        rows.append(("transformer", "\(transformerPath)/ (config, weights and tokenizer)"))
       }
       rows.append(
         (

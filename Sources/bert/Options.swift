@@ -68,8 +68,11 @@ extension TSVQuoting: ExpressibleByArgument {}
 /// Checks on model directories and lengths that the library would otherwise
 /// report later, or trap on.
 enum ModelCheck {
-  /// The files a model directory must hold, besides its weights (see `weights(_:_:)`).
-  static let requiredFiles = ["config.json", "vocab.txt"]
+  /// The files a model directory must hold, besides its weights (see `weightsProblem(_:)`)
+  /// and its tokenizer.
+  static let requiredFiles = ["config.json"]
+  /// The tokenizer is one of these (`tokenizer.json` wins when both are there).
+  static let tokenizerFiles = [TokenizerFormat.tokenizerJSON.rawValue, TokenizerFormat.vocabularyText.rawValue]
 
   /// The directory named by `--model`, or the default model; throws a message
   /// that says what is wrong and what to do when it is not a usable BERT directory.
@@ -86,21 +89,27 @@ enum ModelCheck {
     }
     let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
     try check(url, as: "model directory")
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
-    let missing = requiredFiles.filter { !names.contains($0) }
+    // A sentence-transformers directory may keep the transformer's files in a subfolder.
+    let files = try transformerDirectory(url)
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: files.path)) ?? []
+    var missing = requiredFiles.filter { !names.contains($0) }
+    if !tokenizerFiles.contains(where: names.contains) {
+      missing.append(tokenizerFiles.joined(separator: " or "))
+    }
     if !missing.isEmpty {
       var message =
-        "\(path) is not a BERT model directory: it has no "
+        "\(path)\(files == url ? "" : "/" + files.lastPathComponent) is not a BERT model "
+        + "directory: it has no "
         + missing.joined(separator: ", ")
-        + " (a Hugging Face BERT directory holds config.json, vocab.txt and model.safetensors"
-        + " or a sharded model.safetensors.index.json)"
-      if let problem = weightsProblem(url) { message += "; \(problem)" }
+        + " (a Hugging Face BERT directory holds config.json, tokenizer.json or vocab.txt, and "
+        + "model.safetensors or a sharded model.safetensors.index.json)"
+      if let problem = weightsProblem(files) { message += "; \(problem)" }
       throw CLIError(message)
     }
-    if let problem = weightsProblem(url) {
+    if let problem = weightsProblem(files) {
       throw CLIError("\(path) is not a usable BERT model directory: \(problem)")
     }
-    let configURL = url.appendingPathComponent("config.json")
+    let configURL = files.appendingPathComponent("config.json")
     if let data = try? Data(contentsOf: configURL),
       let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
       let type = object["model_type"] as? String, type.lowercased() != "bert"
@@ -119,6 +128,16 @@ enum ModelCheck {
       return nil
     } catch {
       return error.description
+    }
+  }
+
+  /// The folder of the transformer's files in a model directory: the
+  /// directory itself, or the `Transformer` folder its `modules.json` names.
+  static func transformerDirectory(_ url: URL) throws -> URL {
+    do {
+      return try ModelDirectoryLayout.transformerDirectory(of: url)
+    } catch {
+      throw CLIError("\(error)")
     }
   }
 

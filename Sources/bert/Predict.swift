@@ -8,7 +8,10 @@ struct Predict: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Predict with a fine-tuned model; one JSON object per input, in order.",
     discussion: """
-      The task comes from the model's config.json. Input is --input FILE, or stdin:
+      The task comes from the model's config.json: bert_swift_task, else the head \
+      transformers saved in architectures (with num_labels and problem_type); there, \
+      pairs are recognised from the input (a TAB in a line, or text_a/text_b, \
+      sentence1/sentence2, ... columns or keys). Input is --input FILE, or stdin:
         classification, regression  one text per line (pairs: two texts split by one TAB),
                                     or JSONL {"text"} / {"text_a","text_b"}; a file may
                                     also be CSV or TSV with a header
@@ -42,7 +45,7 @@ struct Predict: ParsableCommand {
     help: ArgumentHelp("The inputs (default: stdin).", valueName: "file"), completion: .file())
   var input: String?
 
-  @Option(help: "The task, only for a model fine-tuned elsewhere (without bert_swift_task).")
+  @Option(help: "The task, only for a model whose directory does not name it (a base BertModel).")
   var task: TaskName?
 
   @Option(help: "Sequences per forward pass.") var batchSize = 32
@@ -77,36 +80,59 @@ struct Predict: ParsableCommand {
   }
 
   private func predictTexts(_ task: TextClassificationTask, model: FineTunedModel) throws {
+    // A directory saved by transformers says classification or regression, not
+    // whether of pairs: the input decides (pair columns or keys, or a TAB in a line).
+    let detect = model.pairsFromInput
     let kind = task.kind
+    var pairs = kind.isPair
     let examples: [TextExample]
+    /// Reads as pairs first when the input decides, then as single texts.
+    func read(_ reader: (TextTaskKind) throws -> [TextExample]) throws -> [TextExample] {
+      guard detect else { return try reader(kind) }
+      do {
+        let examples = try reader(task.readingPairs(true).kind)
+        pairs = true
+        return examples
+      } catch  where lacksPairColumns(error) {
+        return try reader(kind)
+      }
+    }
     let ext = input.map { URL(fileURLWithPath: $0).pathExtension.lowercased() } ?? ""
     if let input, TextFileFormat.extensions[ext] != nil {
       guard FileManager.default.fileExists(atPath: input) else {
         throw CLIError("the input file \(input) does not exist")
       }
-      let result = try TaskExamples.readTexts(
-        URL(fileURLWithPath: input), task: kind, requireLabels: false,
-        tsvQuoting: dataOptions.tsvQuoting)
-      reportRead(result.report)
-      examples = result.examples
+      examples = try read { kind in
+        let result = try TaskExamples.readTexts(
+          URL(fileURLWithPath: input), task: kind, requireLabels: false,
+          tsvQuoting: dataOptions.tsvQuoting)
+        reportRead(result.report)
+        return result.examples
+      }
     } else {
       let lines = try readInput(
         example: kind.isPair
           ? "printf 'first\\tsecond\\n' | bert predict" : "echo 'some text' | bert predict")
       if lines.looksLikeJSONLines {
-        examples = try TextExampleReader.read(
-          bytes: lines.bytes, format: .jsonLines, source: lines.source, task: kind,
-          requireLabels: false
-        ).examples
-      } else if kind.isPair {
-        let (first, second) = try lines.pairs()
-        examples = zip(first, second).enumerated().map {
-          TextExample(text: $1.0, pair: $1.1, line: $0 + 1)
+        examples = try read { kind in
+          try TextExampleReader.read(
+            bytes: lines.bytes, format: .jsonLines, source: lines.source, task: kind,
+            requireLabels: false
+          ).examples
         }
       } else {
-        examples = lines.lines.enumerated().map { TextExample(text: $1, line: $0 + 1) }
+        if detect { pairs = lines.lines.contains { $0.contains("\t") } }
+        if pairs {
+          let (first, second) = try lines.pairs()
+          examples = zip(first, second).enumerated().map {
+            TextExample(text: $1.0, pair: $1.1, line: $0 + 1)
+          }
+        } else {
+          examples = lines.lines.enumerated().map { TextExample(text: $1, line: $0 + 1) }
+        }
       }
     }
+    let task = task.readingPairs(pairs)
     for range in chunks(examples.count, 1024) {
       let predictions = task.predict(Array(examples[range]), batchSize: batchSize)
       write(

@@ -17,8 +17,18 @@ enum TaskName: String, CaseIterable, ExpressibleByArgument {
   /// The library's kind for the four text tasks.
   var textKind: TextTaskKind? { TextTaskKind(rawValue: rawValue) }
 
+  /// The pair kind of a single-text task (pair-classification for
+  /// classification), or nil when there is none.
+  var pairTask: TaskName? {
+    switch self {
+    case .classification: .pairClassification
+    case .regression: .pairRegression
+    default: nil
+    }
+  }
+
   /// The default `--max-length`.
-  var defaultMaxLength: Int { self == .qa ? 384 : 128 }
+  var defaultMaxLength: Int { self == .qa ? TaskDefaults.qaMaxLength : TaskDefaults.maxLength }
 
   /// The least `--max-length` that leaves room for text beside the special tokens.
   var minimumLength: Int {
@@ -93,10 +103,11 @@ enum TaskExamples {
   /// - Parameters:
   ///   - option: the option that named the file, for messages (`--train`).
   ///   - model: set when the task comes from a model directory, to say so in messages.
+  ///   - taskSource: where in the directory the task comes from, for messages.
   ///   - tsvQuoting: how a TSV file's quotes are read (`--tsv-quoting`).
   static func read(
     _ path: String, task: TaskName, requireLabels: Bool, option: String, model: String? = nil,
-    tsvQuoting: TSVQuoting = .auto
+    taskSource: String = "bert_swift_task in config.json", tsvQuoting: TSVQuoting = .auto
   ) throws -> (TaskExamples, ReadReport) {
     let url = URL(fileURLWithPath: path)
     var isDirectory: ObjCBool = false
@@ -116,7 +127,7 @@ enum TaskExamples {
     }
     guard fits else {
       let whose =
-        model.map { "\($0) holds a \(task.rawValue) model (bert_swift_task in config.json)" }
+        model.map { "\($0) holds a \(task.rawValue) model (\(taskSource))" }
         ?? "the task is \(task.rawValue)"
       throw CLIError(
         "\(path) does not fit: \(whose), which reads \(task.formats); this file is "
@@ -152,6 +163,13 @@ enum TaskExamples {
           + "--tsv-quoting none reads quotes as ordinary characters)")
     }
   }
+}
+
+/// Whether a reader's error says that the columns (or keys) of a text pair
+/// are absent, so the data holds single texts.
+func lacksPairColumns(_ error: Error) -> Bool {
+  guard case DatasetError.missingField(_, _, let role, _, _) = error else { return false }
+  return role == "first text" || role == "second text"
 }
 
 /// Prints what a reader repaired or skipped, when it did.

@@ -35,7 +35,7 @@ struct Tokenize: ParsableCommand {
   func run() throws {
     try reportingErrors("tokenize") {
       try compute.apply()
-      let directory = try modelOptions.directory()
+      let directory = try ModelCheck.transformerDirectory(modelOptions.directory())
       let tokenizer = try BertTokenizer(directory: directory)
       let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
       let limit = try ModelCheck.maxLength(

@@ -9,10 +9,53 @@ public enum Pooling: String, CaseIterable, Sendable {
   /// The mean of the real tokens' last hidden states (padding excluded), as
   /// sentence-transformers does for all-MiniLM-L6-v2.
   case mean
+  /// The largest value of each dimension over the real tokens
+  /// (sentence-transformers' `pooling_mode_max_tokens`).
+  case max
+  /// The sum of the real tokens' last hidden states divided by the square root
+  /// of their count (sentence-transformers' `pooling_mode_mean_sqrt_len_tokens`).
+  case meanSqrtLength = "mean-sqrt-len"
   /// The pooler's output: tanh(dense([CLS])).
   case pooler
   /// No pooling: every token's hidden state.
   case none
+}
+
+/// How ``BertPipeline/embed(_:pairs:pooling:normalize:maxLength:batchSize:)``
+/// turns texts into vectors when the call does not say: a sentence-transformers
+/// directory's own recipe, else mean pooling of up to the model's limit, not normalised.
+public struct EmbeddingSettings: Sendable, Equatable {
+  /// The pooling modes; several are concatenated in this order.
+  public var pooling: [Pooling]
+  /// Whether each vector is scaled to unit L2 norm.
+  public var normalize: Bool
+  /// Inputs are truncated to this many tokens (special tokens included); nil
+  /// for the model's limit.
+  public var maxLength: Int?
+  /// Whether texts are lower-cased before tokenizing (`do_lower_case`).
+  public var lowercasesInput: Bool
+
+  /// Mean pooling, not normalised, the model's whole length.
+  public static let standard = EmbeddingSettings(
+    pooling: [.mean], normalize: false, maxLength: nil, lowercasesInput: false)
+
+  public init(pooling: [Pooling], normalize: Bool, maxLength: Int?, lowercasesInput: Bool) {
+    self.pooling = pooling
+    self.normalize = normalize
+    self.maxLength = maxLength
+    self.lowercasesInput = lowercasesInput
+  }
+
+  /// The recipe of sentence-transformers' files; ``standard`` without them.
+  public init(_ settings: SentenceTransformersSettings?) {
+    guard let settings else {
+      self = .standard
+      return
+    }
+    self.init(
+      pooling: settings.pooling ?? [.mean], normalize: settings.normalize,
+      maxLength: settings.maxSequenceLength, lowercasesInput: settings.lowercasesInput)
+  }
 }
 
 /// A model directory ready for inference: tokenizer plus encoder.
@@ -26,17 +69,39 @@ public struct BertPipeline {
   public let tokenizer: BertTokenizer
   /// What loading found in the checkpoint.
   public let loadReport: CheckpointLoadReport
+  /// Where the directory keeps its files, and its sentence-transformers recipe.
+  public let layout: ModelDirectoryLayout?
+  /// What ``embed(_:pairs:pooling:normalize:maxLength:batchSize:)`` does by default.
+  public var embedding: EmbeddingSettings
 
-  /// Loads `config.json`, `vocab.txt` (with `tokenizer_config.json`) and `model.safetensors`.
+  /// Loads `config.json`, the tokenizer files and `model.safetensors`, from the
+  /// directory or from the `Transformer` folder its `modules.json` names; a
+  /// sentence-transformers directory's pooling, normalisation and
+  /// `max_seq_length` become ``embedding``.
   public init(directory: URL) throws {
-    (model, loadReport) = try BertModel.load(directory: directory)
-    tokenizer = try BertTokenizer(directory: directory)
+    let layout = try ModelDirectoryLayout(directory: directory)
+    // A fine-tuned directory's head (classifier, qa_outputs) goes unused, as
+    // when transformers' AutoModel loads it; any other problem is refused.
+    var (model, report) = try BertModel.load(directory: layout.transformer, allowingProblems: true)
+    let headKeys = Set(
+      report.unexpected.filter { $0.hasPrefix("classifier.") || $0.hasPrefix("qa_outputs.") })
+    report.unexpected.removeAll { headKeys.contains($0) }
+    report.ignored += headKeys.sorted()
+    if report.hasProblems { (model, report) = try BertModel.load(directory: layout.transformer) }
+    self.model = model
+    loadReport = report
+    tokenizer = try BertTokenizer(directory: layout.transformer)
+    self.layout = layout
+    embedding = EmbeddingSettings(layout.sentenceTransformers)
   }
 
-  public init(model: BertModel, tokenizer: BertTokenizer) {
+  public init(model: BertModel, tokenizer: BertTokenizer, embedding: EmbeddingSettings = .standard)
+  {
     self.model = model
     self.tokenizer = tokenizer
     loadReport = CheckpointLoadReport()
+    layout = nil
+    self.embedding = embedding
   }
 
   /// The longest input the model accepts, in tokens.
@@ -44,10 +109,27 @@ public struct BertPipeline {
     min(model.config.maxPositionEmbeddings, tokenizer.modelMaxLength ?? Int.max)
   }
 
-  /// Tokenizes texts (or pairs) into one padded batch of length ≤ `maxLength`.
+  /// The length inputs are truncated to when a call names none: the
+  /// directory's `max_seq_length` when it has one (it replaces the tokenizer's
+  /// `model_max_length`, as in sentence-transformers), else ``maxLength``;
+  /// never more than the model's positions.
+  public var defaultMaxLength: Int {
+    guard let length = embedding.maxLength else { return maxLength }
+    return min(length, model.config.maxPositionEmbeddings)
+  }
+
+  /// Tokenizes texts (or pairs) into one padded batch of length ≤ `maxLength`
+  /// (by default ``defaultMaxLength``; at most the larger of ``maxLength`` and
+  /// ``defaultMaxLength``). Texts are lower-cased first (with
+  /// `String.lowercased()`) when ``embedding`` says so and the tokenizer does
+  /// not lower-case already.
   public func batch(_ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil) -> TextBatch {
+    let lower = embedding.lowercasesInput && !tokenizer.doLowerCase
+    let limit = Swift.max(self.maxLength, defaultMaxLength)
     let encodings = tokenizer.encodeBatch(
-      texts, pairs: pairs, maxLength: min(maxLength ?? self.maxLength, self.maxLength))
+      lower ? texts.map { $0.lowercased() } : texts,
+      pairs: lower ? pairs?.map { $0.lowercased() } : pairs,
+      maxLength: min(maxLength ?? defaultMaxLength, limit))
     return TextBatch(encodings: encodings, paddingID: tokenizer.paddingTokenID)
   }
 
@@ -64,20 +146,46 @@ public struct BertPipeline {
 
   /// One vector per text, computed `batchSize` texts at a time.
   ///
-  /// - Parameter pooling: `.cls`, `.mean` or `.pooler` (H values each); `.none`
-  ///   is not a vector: use ``hiddenStates(_:pairs:maxLength:batchSize:)``.
-  /// - Returns: texts.count vectors of H values, in input order.
+  /// - Parameters:
+  ///   - pooling: `.cls`, `.mean`, `.max`, `.meanSqrtLength` or `.pooler` (H
+  ///     values each); nil for ``embedding``'s modes (several are concatenated).
+  ///     `.none` is not a vector: use ``hiddenStates(_:pairs:maxLength:batchSize:)``.
+  ///   - normalize: whether to scale each vector to unit L2 norm; nil for ``embedding``'s choice.
+  ///   - maxLength: tokens per input; nil for ``defaultMaxLength``.
+  /// - Returns: texts.count vectors, in input order.
   public func embed(
-    _ texts: [String], pairs: [String]? = nil, pooling: Pooling = .mean, maxLength: Int? = nil,
-    batchSize: Int = 32
+    _ texts: [String], pairs: [String]? = nil, pooling: Pooling? = nil, normalize: Bool? = nil,
+    maxLength: Int? = nil, batchSize: Int = 32
   ) -> [[Float]] {
+    let modes = pooling.map { [$0] } ?? embedding.pooling
     ensure(
-      pooling != .none, "embed: pooling .none gives one vector per token; use hiddenStates")
+      !modes.contains(.none), "embed: pooling .none gives one vector per token; use hiddenStates")
+    let normalize = normalize ?? embedding.normalize
     return chunks(texts.count, batchSize).flatMap { range -> [[Float]] in
       let (batch, output) = run(
         Array(texts[range]), pairs: pairs.map { Array($0[range]) }, maxLength: maxLength)
-      return Self.pool(output, batch: batch, pooling: pooling)
+      let vectors = Self.pool(output, batch: batch, modes: modes)
+      return normalize ? vectors.map(Self.normalized) : vectors
     }
+  }
+
+  /// Several poolings of a batch's output, concatenated per sequence in the
+  /// order of `modes` (as sentence-transformers concatenates them).
+  public static func pool(_ output: BertModelOutput, batch: TextBatch, modes: [Pooling])
+    -> [[Float]]
+  {
+    ensure(!modes.isEmpty, "pool: no pooling mode")
+    let pooled = modes.map { pool(output, batch: batch, pooling: $0) }
+    guard pooled.count > 1 else { return pooled[0] }
+    return pooled[0].indices.map { row in pooled.flatMap { $0[row] } }
+  }
+
+  /// `vector` scaled to unit L2 norm, as `torch.nn.functional.normalize`
+  /// (which divides by max(‖v‖, 1e-12)).
+  public static func normalized(_ vector: [Float]) -> [Float] {
+    let norm = vector.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    let scale = 1 / Swift.max(norm, 1e-12)
+    return vector.map { Float(Double($0) * scale) }
   }
 
   /// Every real token's last hidden state, per text (padding removed).
@@ -120,7 +228,7 @@ public struct BertPipeline {
       return hidden.withUnsafeBufferPointer { v in
         (0..<b).map { Array(v[($0 * t * h)..<($0 * t * h + h)]) }
       }
-    case .mean:
+    case .mean, .meanSqrtLength:
       return hidden.withUnsafeBufferPointer { v in
         (0..<b).map { row in
           var sum = [Double](repeating: 0, count: h)
@@ -130,7 +238,20 @@ public struct BertPipeline {
             let start = (row * t + position) * h
             for k in 0..<h { sum[k] += Double(v[start + k]) }
           }
-          return sum.map { Float($0 / Double(max(count, 1))) }
+          let divisor = Swift.max(Double(count), 1e-9)
+          let denominator = pooling == .mean ? divisor : divisor.squareRoot()
+          return sum.map { Float($0 / denominator) }
+        }
+      }
+    case .max:
+      return hidden.withUnsafeBufferPointer { v in
+        (0..<b).map { row in
+          var peak = [Float](repeating: -.infinity, count: h)
+          for position in 0..<t where batch.attentionMask[row * t + position] != 0 {
+            let start = (row * t + position) * h
+            for k in 0..<h { peak[k] = Swift.max(peak[k], v[start + k]) }
+          }
+          return peak
         }
       }
     case .none:

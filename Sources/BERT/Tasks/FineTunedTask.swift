@@ -32,18 +32,59 @@ public enum FineTunedTask {
     }
   }
 
+  /// The task a directory's head does, from `config.json`'s `architectures`,
+  /// `num_labels` and `problem_type` as transformers reads them:
+  /// `BertForTokenClassification` is tagging, `BertForQuestionAnswering` qa,
+  /// and `BertForSequenceClassification` classification, or regression with
+  /// one label or `problem_type` `regression`. Nil for any other class (a
+  /// base `BertModel`), whose task only the caller can name.
+  ///
+  /// The name is of the single-text kind: whether inputs are pairs is up to
+  /// the input (see ``TextClassificationTask/readingPairs(_:)``).
+  public static func task(fromArchitectureOf config: BertConfig, path: String) throws -> String? {
+    switch config.architectures?.first {
+    case "BertForTokenClassification": return "tagging"
+    case "BertForQuestionAnswering": return "qa"
+    case "BertForSequenceClassification":
+      switch config.problemType {
+      case "regression": return "regression"
+      case nil, "single_label_classification":
+        return config.headLabelCount == 1 ? "regression" : "classification"
+      case let other?:
+        throw FineTunedTaskError.unsupportedProblemType(path: path, problemType: other)
+      }
+    default: return nil
+    }
+  }
+
+  /// Whether the task `requested` is the task `inferred` from a directory's
+  /// head, taking pairs as the input's choice.
+  static func fits(_ requested: String, _ inferred: String) -> Bool {
+    requested == inferred
+      || (inferred == "classification" && requested == "pair-classification")
+      || (inferred == "regression" && requested == "pair-regression")
+  }
+
   /// Opens a directory written by ``Trainer`` (or the `bert` command), or one
-  /// fine-tuned with transformers when `task` names its task.
+  /// fine-tuned elsewhere (transformers' `save_pretrained`), whose task comes
+  /// from its head (see ``task(fromArchitectureOf:path:)``).
+  ///
+  /// Without `bert_swift_task`, the settings are transformers' defaults: inputs
+  /// up to the tokenizer's `model_max_length` within `max_position_embeddings`
+  /// (qa: at most ``TaskDefaults/qaMaxLength``, with a stride of
+  /// ``TaskDefaults/docStride``), and a text task reads single texts until
+  /// ``TextClassificationTask/readingPairs(_:)`` says otherwise.
   ///
   /// - Parameters:
-  ///   - task: needed only for a directory without `bert_swift_task`; when
-  ///     given for one with it, the two must agree.
+  ///   - task: needed only for a directory whose head does not say (a base
+  ///     `BertModel`); when given for one that says, the two must agree.
   /// - Throws: ``FineTunedTaskError`` when the directory holds no fine-tuned
   ///   head, another task's head, or a broken label map; ``CheckpointError``
   ///   when it is not a model directory.
   public static func open(directory: URL, task: String? = nil) throws -> FineTunedTask {
     let path = directory.path
-    let config = try BertConfig(contentsOf: directory.appendingPathComponent("config.json"))
+    let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
+    let config = try BertConfig(contentsOf: files.appendingPathComponent("config.json"))
     let architecture = config.architectures?.first
     if let task, !taskNames.contains(task) {
       throw FineTunedTaskError.unknownTask(task)
@@ -62,13 +103,16 @@ public enum FineTunedTask {
       }
       settings = saved
     } else {
-      guard let task else {
+      let inferred = try Self.task(fromArchitectureOf: config, path: path)
+      if let task, let inferred, !fits(task, inferred) {
+        throw FineTunedTaskError.taskContradicts(
+          path: path, requested: task, architecture: architecture!, holds: inferred)
+      }
+      guard let name = task ?? inferred else {
         throw FineTunedTaskError.notFineTuned(path: path, architecture: architecture ?? "BertModel")
       }
-      let defaultLength = task == "qa" ? 384 : 128
-      settings = TaskSettings(
-        task: task, maxLength: min(defaultLength, config.maxPositionEmbeddings),
-        docStride: task == "qa" ? 128 : nil, maxAnswerLength: task == "qa" ? 30 : nil)
+      settings = TaskDefaults.settings(
+        task: name, config: config, modelMaxLength: TaskDefaults.modelMaxLength(in: files))
     }
     let expected = Self.architecture(forTask: settings.task)
     if let architecture, architecture != expected {
@@ -81,8 +125,8 @@ public enum FineTunedTask {
       return .questionAnswering(
         try QuestionAnsweringTask(
           directory: directory, train: [], maxLength: settings.maxLength,
-          docStride: settings.docStride ?? min(128, settings.maxLength / 2),
-          maxAnswerLength: settings.maxAnswerLength ?? 30))
+          docStride: settings.docStride ?? min(TaskDefaults.docStride, settings.maxLength / 2),
+          maxAnswerLength: settings.maxAnswerLength ?? TaskDefaults.maxAnswerLength))
     case "tagging":
       return .tagging(
         try TaggingTask(
@@ -146,6 +190,10 @@ public enum FineTunedTaskError: Error, Equatable, CustomStringConvertible {
   case headMismatch(path: String, architecture: String, task: String, needed: String)
   /// `id2label` cannot be read as a label set.
   case badLabelMap(path: String, reason: String)
+  /// The task requested is not the one the head in `architectures` does.
+  case taskContradicts(path: String, requested: String, architecture: String, holds: String)
+  /// `problem_type` names a problem this package has no task for.
+  case unsupportedProblemType(path: String, problemType: String)
 
   public var description: String {
     switch self {
@@ -162,6 +210,50 @@ public enum FineTunedTaskError: Error, Equatable, CustomStringConvertible {
       "\(path) holds a \(architecture) model, which cannot do \(task) (that needs a \(needed))"
     case .badLabelMap(let path, let reason):
       "\(path)/config.json: id2label cannot be used: \(reason)"
+    case .taskContradicts(let path, let requested, let architecture, let holds):
+      "the task \(requested) contradicts the model directory \(path), a \(architecture) (\(holds))"
+    case .unsupportedProblemType(let path, let problemType):
+      "\(path)/config.json has problem_type \(problemType), which no task of this package does "
+        + "(it has single_label_classification and regression)"
     }
+  }
+}
+
+/// The settings a task gets when neither the caller nor `bert_swift_task`
+/// names them: the one place for these numbers.
+public enum TaskDefaults {
+  /// Tokens per input when fine-tuning a text or tagging task.
+  public static let maxLength = 128
+  /// Tokens per window for question answering (transformers' `run_qa.py`
+  /// and question-answering pipeline: 384).
+  public static let qaMaxLength = 384
+  /// Question answering: context tokens shared by consecutive windows.
+  public static let docStride = 128
+  /// Question answering: the longest answer in tokens.
+  public static let maxAnswerLength = 30
+
+  /// `model_max_length` of `tokenizer_config.json` in `directory`, when it
+  /// is set to a real length (transformers writes a huge number for "none").
+  static func modelMaxLength(in directory: URL) -> Int? {
+    let url = directory.appendingPathComponent("tokenizer_config.json")
+    guard let data = try? Data(contentsOf: url),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let value = (object["model_max_length"] as? NSNumber)?.doubleValue,
+      value >= 1, value < 1e9
+    else { return nil }
+    return Int(value)
+  }
+
+  /// The settings of `task` for a directory without `bert_swift_task`, as
+  /// transformers would run it: inputs truncated to the tokenizer's
+  /// `model_max_length` within `max_position_embeddings`; question answering
+  /// at most ``qaMaxLength`` tokens with a stride of ``docStride``.
+  static func settings(task: String, config: BertConfig, modelMaxLength: Int?) -> TaskSettings {
+    let limit = min(modelMaxLength ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings)
+    guard task == "qa" else { return TaskSettings(task: task, maxLength: limit) }
+    let length = min(qaMaxLength, limit)
+    return TaskSettings(
+      task: task, maxLength: length, docStride: min(docStride, length / 2),
+      maxAnswerLength: maxAnswerLength)
   }
 }

@@ -38,8 +38,10 @@ public struct TaskSettings: Codable, Sendable, Equatable {
     self.classifierHead = classifierHead
   }
 
-  /// The settings in a model directory's `config.json`, or nil for a plain checkpoint.
+  /// The settings in a model directory's `config.json` (in the `Transformer`
+  /// folder of a sentence-transformers directory), or nil for a plain checkpoint.
   public static func read(directory: URL) throws -> TaskSettings? {
+    let directory = try ModelDirectoryLayout.transformerDirectory(of: directory)
     struct Wrapper: Decodable {
       var settings: TaskSettings?
       enum CodingKeys: String, CodingKey { case settings = "bert_swift_task" }
@@ -89,8 +91,9 @@ enum ModelDirectoryWriter {
     try SafeTensors.write(
       parameters.map { ($0.key, $0.parameter.value) }, metadata: ["format": "pt"],
       to: directory.appendingPathComponent("model.safetensors"))
+    let layout = try ModelDirectoryLayout(directory: tokenizerSource)
     for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json"] {
-      let source = tokenizerSource.appendingPathComponent(name)
+      let source = layout.transformer.appendingPathComponent(name)
       let target = directory.appendingPathComponent(name)
       guard source.standardizedFileURL != target.standardizedFileURL,
         FileManager.default.fileExists(atPath: source.path)
@@ -100,9 +103,10 @@ enum ModelDirectoryWriter {
     // A vocab.txt directory also gets the tokenizer.json transformers would write for it.
     let tokenizerFile = directory.appendingPathComponent(TokenizerFormat.tokenizerJSON.rawValue)
     if !FileManager.default.fileExists(atPath: tokenizerFile.path) {
-      try BertTokenizer(directory: tokenizerSource).vocabularyTokenizerJSON()
+      try BertTokenizer(directory: layout.transformer).vocabularyTokenizerJSON()
         .write(to: tokenizerFile, options: .atomic)
     }
+    try layout.copySentenceTransformersFiles(to: directory)
     try configData.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
   }
 }

@@ -31,9 +31,10 @@ public final class QuestionAnsweringTask: FineTuningTask {
     directory: URL, train: [QAExample], evaluation: [QAExample] = [], maxLength: Int = 384,
     docStride: Int = 128, maxAnswerLength: Int = 30, seed: UInt64 = 42
   ) throws {
-    tokenizer = try BertTokenizer(directory: directory)
+    let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
+    tokenizer = try BertTokenizer(directory: files)
     sourceDirectory = directory
-    model = try BertForQuestionAnswering.load(directory: directory, seed: seed).model
+    model = try BertForQuestionAnswering.load(directory: files, seed: seed).model
     self.maxLength = try checkedMaxLength(maxLength, model.bert.config, minimum: 5)
     guard docStride > 0, docStride < maxLength else {
       throw TrainingError.invalidSetting(

@@ -44,13 +44,14 @@ public final class TaggingTask: FineTuningTask {
     maxLength: Int = 128, labelAllTokens: Bool = false, labels: LabelSet? = nil,
     seed: UInt64 = 42, trainSource: String = "train", evaluationSource: String = "evaluation"
   ) throws {
-    let tokenizer = try BertTokenizer(directory: directory)
+    let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
+    let tokenizer = try BertTokenizer(directory: files)
     self.tokenizer = tokenizer
     sourceDirectory = directory
     let labels = labels ?? LabelSet(sentences: train)
     self.labels = labels
     model = try BertForTokenClassification.load(
-      directory: directory, labelCount: labels.count, seed: seed
+      directory: files, labelCount: labels.count, seed: seed
     ).model
     self.maxLength = try checkedMaxLength(maxLength, model.bert.config, minimum: 3)
     self.labelAllTokens = labelAllTokens

@@ -48,12 +48,13 @@ public final class TextClassificationTask: FineTuningTask {
     trainSource: String = "train", evaluationSource: String = "evaluation"
   ) throws {
     self.kind = kind
-    tokenizer = try BertTokenizer(directory: directory)
+    let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
+    tokenizer = try BertTokenizer(directory: files)
     sourceDirectory = directory
     let labelSet = kind.isRegression ? nil : labels ?? LabelSet(examples: train)
     self.labels = labelSet
     model = try BertForSequenceClassification.load(
-      directory: directory, labelCount: labelSet?.count ?? 1, head: head, seed: seed
+      directory: files, labelCount: labelSet?.count ?? 1, head: head, seed: seed
     ).model
     self.maxLength = try checkedMaxLength(
       maxLength, model.bert.config, minimum: kind.isPair ? 4 : 3)
@@ -75,6 +76,39 @@ public final class TextClassificationTask: FineTuningTask {
     self.evaluation = evaluation
     self.evaluationSource = evaluationSource
     evaluationUnseenLabels = labelSet?.unknownLabelCounts(in: evaluation) ?? [:]
+  }
+
+  private init(copying other: TextClassificationTask, kind: TextTaskKind) {
+    self.kind = kind
+    model = other.model
+    tokenizer = other.tokenizer
+    labels = other.labels
+    maxLength = other.maxLength
+    sourceDirectory = other.sourceDirectory
+    train = other.train
+    trainLabels = other.trainLabels
+    trainTargets = other.trainTargets
+    evaluation = other.evaluation
+    evaluationSource = other.evaluationSource
+    evaluationUnseenLabels = other.evaluationUnseenLabels
+  }
+
+  /// The same model reading text pairs (`pairs` true) or single texts: for a
+  /// directory saved by transformers, whose config says classification or
+  /// regression but not whether its inputs are pairs.
+  ///
+  /// - Returns: this task when its kind already fits; else a task of the
+  ///   pair (or single-text) kind that shares the model and tokenizer.
+  public func readingPairs(_ pairs: Bool) -> TextClassificationTask {
+    guard kind.isPair != pairs else { return self }
+    let kind: TextTaskKind =
+      switch (kind.isRegression, pairs) {
+      case (true, true): .pairRegression
+      case (true, false): .regression
+      case (false, true): .pairClassification
+      case (false, false): .classification
+      }
+    return TextClassificationTask(copying: self, kind: kind)
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] { model.namedParameters }
