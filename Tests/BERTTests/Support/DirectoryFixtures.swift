@@ -24,40 +24,15 @@ enum DirectoryFixtures {
     "mean-normalize", "cls-subfolder", "max-pooling", "mean-sqrt-len",
   ]
 
-  /// A temporary copy of the fixture directory at `path`.
-  ///
-  /// The fixtures hold `tokenizer.json` and no `vocab.txt`, as transformers 5
-  /// writes them. Until the tokenizer reads `tokenizer.json`, each folder with
-  /// one also gets a `vocab.txt` of the same WordPiece vocabulary (its tokens
-  /// in id order); once `tokenizer.json` wins over `vocab.txt`, as in
-  /// transformers, that copy changes nothing and can go.
+  /// A temporary copy of the fixture directory at `path`, after `edit` has
+  /// changed it. The fixtures hold `tokenizer.json` and no `vocab.txt`, as
+  /// transformers 5 writes them.
   static func copy(_ path: String, editing edit: (URL) throws -> Void = { _ in }) throws -> URL {
     let target = FileManager.default.temporaryDirectory.appendingPathComponent(
       "bert-directory-\(UUID().uuidString)")
     try FileManager.default.copyItem(at: url(path), to: target)
-    for folder in [target] + (try subfolders(of: target)) {
-      let tokenizerJSON = folder.appendingPathComponent("tokenizer.json")
-      let vocabulary = folder.appendingPathComponent("vocab.txt")
-      guard FileManager.default.fileExists(atPath: tokenizerJSON.path),
-        !FileManager.default.fileExists(atPath: vocabulary.path)
-      else { continue }
-      let object = try #require(
-        try JSONSerialization.jsonObject(with: Data(contentsOf: tokenizerJSON)) as? [String: Any])
-      let model = try #require(object["model"] as? [String: Any])
-      let vocab = try #require(model["vocab"] as? [String: Int])
-      let tokens = vocab.sorted { $0.value < $1.value }.map(\.key)
-      #expect(vocab.values.sorted() == Array(0..<tokens.count))
-      try (tokens.joined(separator: "\n") + "\n").write(
-        to: vocabulary, atomically: true, encoding: .utf8)
-    }
     try edit(target)
     return target
-  }
-
-  private static func subfolders(of url: URL) throws -> [URL] {
-    try FileManager.default.contentsOfDirectory(
-      at: url, includingPropertiesForKeys: [.isDirectoryKey]
-    ).filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
   }
 
   /// A fixture's `reference.json` as a JSON object.
