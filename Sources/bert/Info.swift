@@ -113,6 +113,7 @@ struct Info: ParsableCommand {
           ("attention_heads", .int(config.attentionHeadCount)),
           ("intermediate_size", .int(config.intermediateSize)),
           ("vocabulary_size", .int(config.vocabularySize)),
+          ("tokenizer", .string(tokenizer.format.rawValue)),
           ("max_position_embeddings", .int(config.maxPositionEmbeddings)),
           ("parameters", .int(parameterCount)),
           ("weights", .string(weights.url.lastPathComponent)),
@@ -151,7 +152,7 @@ struct Info: ParsableCommand {
         ),
         (
           "tokenizer",
-          "\(tokenizer.vocabulary.count) entries, "
+          "\(tokenizer.vocabulary.count) entries from \(tokenizer.format.rawValue), "
             + (tokenizer.doLowerCase ? "lower-cased" : "cased")
             + ", up to \(ModelCheck.positionLimit(config, tokenizer)) tokens"
         ),

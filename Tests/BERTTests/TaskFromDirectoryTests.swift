@@ -247,5 +247,9 @@ import Testing
     #expect(encode["pooling"] as? [String] == ["mean"])
     #expect(encode["normalize"] as? Bool == true)
     #expect(encode["max_length"] as? Int == 16)
+    // The fixture holds tokenizer.json and no vocab.txt; the tiny model the reverse.
+    #expect(info["tokenizer"] as? String == "tokenizer.json")
+    let tiny = try CLIHarness.run(["info", "--model", CLIHarness.tinyModel, "--json"]).json()
+    #expect(tiny["tokenizer"] as? String == "vocab.txt")
   }
 }

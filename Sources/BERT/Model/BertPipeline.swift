@@ -74,10 +74,17 @@ public struct BertPipeline {
   /// What ``embed(_:pairs:pooling:normalize:maxLength:batchSize:)`` does by default.
   public var embedding: EmbeddingSettings
 
-  /// Loads `config.json`, the tokenizer files and `model.safetensors`, from the
-  /// directory or from the `Transformer` folder its `modules.json` names; a
+  /// Loads `config.json`, the tokenizer (`tokenizer.json`, else `vocab.txt`
+  /// with `tokenizer_config.json`) and the weights (`model.safetensors`, or the
+  /// shards that `model.safetensors.index.json` names), from the directory or
+  /// from the `Transformer` folder its `modules.json` names. A
   /// sentence-transformers directory's pooling, normalisation and
-  /// `max_seq_length` become ``embedding``.
+  /// `max_seq_length` become ``embedding``. A fine-tuned head's weights
+  /// (`classifier.*`, `qa_outputs.*`) are listed in ``loadReport`` as ignored.
+  ///
+  /// - Throws: `CheckpointError` for missing, misshapen or unconverted weights;
+  ///   `TokenizerError` for a missing or unsupported tokenizer;
+  ///   `ModelDirectoryError` for unreadable sentence-transformers files.
   public init(directory: URL) throws {
     let layout = try ModelDirectoryLayout(directory: directory)
     // A fine-tuned directory's head (classifier, qa_outputs) goes unused, as
