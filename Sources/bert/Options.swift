@@ -72,7 +72,9 @@ enum ModelCheck {
   /// and its tokenizer.
   static let requiredFiles = ["config.json"]
   /// The tokenizer is one of these (`tokenizer.json` wins when both are there).
-  static let tokenizerFiles = [TokenizerFormat.tokenizerJSON.rawValue, TokenizerFormat.vocabularyText.rawValue]
+  static let tokenizerFiles = [
+    TokenizerFormat.tokenizerJSON.rawValue, TokenizerFormat.vocabularyText.rawValue,
+  ]
 
   /// The directory named by `--model`, or the default model; throws a message
   /// that says what is wrong and what to do when it is not a usable BERT directory.
