@@ -121,8 +121,10 @@ struct Finetune: ParsableCommand {
   @OptionGroup var dataOptions: DataOptions
 
   @Option(
-    help:
-      "The task: classification, pair-classification, regression, pair-regression, tagging or qa.")
+    help: ArgumentHelp(
+      "The task: \(TaskKind.names.dropLast().joined(separator: ", ")) or "
+        + "\(TaskKind.names.last ?? "").")
+  )
   var task: TaskName
 
   @Option(help: ArgumentHelp("The training data.", valueName: "file"), completion: .file())
