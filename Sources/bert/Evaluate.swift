@@ -55,7 +55,7 @@ struct Evaluate: ParsableCommand {
         directory: directory, displayPath: displayPath, requested: task)
       let examples: TaskExamples
       let report: ReadReport
-      if model.pairsFromInput, let pairTask = model.task.pairTask {
+      if model.pairsFromInput, let pairTask = model.task.definition.pairKind {
         // The directory says classification or regression; the data says whether of pairs.
         do {
           (examples, report) = try TaskExamples.read(

@@ -10,7 +10,7 @@ struct FineTunedModel {
   let directory: URL
   let displayPath: String
   let task: TaskName
-  let head: FineTunedTask
+  let head: any FineTunedApplication
   /// Whether the task came from the head in `architectures` (no
   /// `bert_swift_task`, no `--task`), so that a text task's input says
   /// whether it holds pairs.
@@ -24,7 +24,7 @@ struct FineTunedModel {
     self.directory = directory
     self.displayPath = displayPath
     do {
-      head = try FineTunedTask.open(directory: directory, task: requested?.rawValue)
+      head = try FineTunedTask.openApplication(directory: directory, task: requested?.rawValue)
       let saved = try TaskSettings.read(directory: directory) != nil
       pairsFromInput = requested == nil && !saved
       taskSource =
@@ -47,18 +47,14 @@ struct FineTunedModel {
           error.description.replacingOccurrences(of: directory.path, with: displayPath))
       }
     }
-    guard let task = TaskName(rawValue: head.taskName) else {
-      throw CLIError(
-        "\(displayPath) holds a \(head.taskName) model, a task this command does not know")
-    }
-    self.task = task
+    task = head.taskKind
   }
 
-  private init(_ other: FineTunedModel, head: FineTunedTask) {
+  private init(_ other: FineTunedModel, head: any FineTunedApplication) {
     directory = other.directory
     displayPath = other.displayPath
     self.head = head
-    task = TaskName(rawValue: head.taskName)!
+    task = head.taskKind
     pairsFromInput = false
     taskSource = other.taskSource
   }
@@ -66,21 +62,12 @@ struct FineTunedModel {
   /// The model reading pairs or single texts, when its input decides
   /// (``pairsFromInput``); else the model unchanged.
   func readingPairs(_ pairs: Bool) -> FineTunedModel {
-    guard pairsFromInput, case .text(let text) = head else { return self }
-    return FineTunedModel(self, head: .text(text.readingPairs(pairs)))
+    guard pairsFromInput else { return self }
+    return FineTunedModel(self, head: head.reading(pairs: pairs))
   }
 
   /// Scores labelled examples.
   func score(_ examples: TaskExamples, source: String, batchSize: Int) throws -> EvaluationReport {
-    switch (head, examples) {
-    case (.text(let task), .text(let examples)):
-      return try task.score(examples, source: source, batchSize: batchSize)
-    case (.tagging(let task), .tagged(let sentences)):
-      return try task.score(sentences, source: source, batchSize: batchSize)
-    case (.questionAnswering(let task), .questions(let examples)):
-      return try task.score(examples, batchSize: batchSize)
-    default:
-      throw CLIError("the data does not fit the \(task.rawValue) model")
-    }
+    try head.score(examples, source: source, batchSize: batchSize)
   }
 }

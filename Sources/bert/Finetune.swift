@@ -50,24 +50,13 @@ func makeTask(
   settings: HyperParameters, trainSource: String, evaluationSource: String,
   labels: LabelSet? = nil
 ) throws -> any FineTuningTask {
-  switch name {
-  case .tagging:
-    return try TaggingTask(
-      directory: directory, train: train.sentences, evaluation: evaluation?.sentences ?? [],
-      maxLength: settings.maxLength, labelAllTokens: settings.labelAllTokens, labels: labels,
-      seed: settings.seed, trainSource: trainSource, evaluationSource: evaluationSource)
-  case .qa:
-    return try QuestionAnsweringTask(
-      directory: directory, train: train.questions, evaluation: evaluation?.questions ?? [],
+  try name.definition.makeTask(
+    directory: directory, train: train, evaluation: evaluation,
+    setup: FineTuningSetup(
       maxLength: settings.maxLength, docStride: settings.docStride,
-      maxAnswerLength: settings.maxAnswerLength, seed: settings.seed)
-  default:
-    return try TextClassificationTask(
-      kind: name.textKind!, directory: directory, train: train.texts,
-      evaluation: evaluation?.texts ?? [], maxLength: settings.maxLength, labels: labels,
-      head: settings.classifierHead, seed: settings.seed, trainSource: trainSource,
-      evaluationSource: evaluationSource)
-  }
+      maxAnswerLength: settings.maxAnswerLength, labelAllTokens: settings.labelAllTokens,
+      classifierHead: settings.classifierHead, labels: labels, seed: settings.seed,
+      trainSource: trainSource, evaluationSource: evaluationSource))
 }
 
 /// The label set that a model directory fixes for `task`: the `id2label` of a
@@ -77,8 +66,8 @@ func makeTask(
 func fixedLabels(_ config: BertConfig, directory: URL, saved: TaskSettings?, task: TaskName)
   throws -> LabelSet?
 {
-  guard task == .tagging || task.textKind.map({ !$0.isRegression }) == true,
-    config.architectures?.first == FineTunedTask.architecture(forTask: task.rawValue),
+  guard task.definition.hasLabels,
+    config.architectures?.first == task.definition.architecture,
     let map = config.idToLabel
   else { return nil }
   let placeholders = map.allSatisfy { $0.value == "LABEL_\($0.key)" }
@@ -132,8 +121,10 @@ struct Finetune: ParsableCommand {
   @OptionGroup var dataOptions: DataOptions
 
   @Option(
-    help:
-      "The task: classification, pair-classification, regression, pair-regression, tagging or qa.")
+    help: ArgumentHelp(
+      "The task: \(TaskKind.names.dropLast().joined(separator: ", ")) or "
+        + "\(TaskKind.names.last ?? "").")
+  )
   var task: TaskName
 
   @Option(help: ArgumentHelp("The training data.", valueName: "file"), completion: .file())
@@ -192,7 +183,7 @@ struct Finetune: ParsableCommand {
       (maxSteps.map { $0 >= 1 } ?? true, "--max-steps must be at least 1"),
       ((docStride ?? 1) >= 1, "--doc-stride must be at least 1"),
       (
-        classifierHead == nil || task.textKind != nil,
+        classifierHead == nil || task.definition.takesClassifierHead,
         "--classifier-head applies to the classification and regression tasks"
       ),
       (maxAnswerLength >= 1, "--max-answer-length must be at least 1"),
@@ -222,10 +213,11 @@ struct Finetune: ParsableCommand {
         lengthBucketing: lengthBucketing, labelAllTokens: labelAllTokens,
         classifierHead: classifierHead)
       settings.maxLength = try ModelCheck.maxLength(
-        maxLength, fallback: task.defaultMaxLength, config: config, tokenizer: tokenizer,
-        minimum: task.minimumLength, what: task.inputDescription)
-      settings.docStride = docStride ?? min(TaskDefaults.docStride, settings.maxLength / 2)
-      if task == .qa, let docStride, docStride >= settings.maxLength {
+        maxLength, fallback: task.definition.defaultMaxLength, config: config,
+        tokenizer: tokenizer, minimum: task.definition.minimumLength,
+        what: task.definition.inputDescription)
+      settings.docStride = docStride ?? TaskDefaults.docStride(maxLength: settings.maxLength)
+      if task.definition.usesDocStride, let docStride, docStride >= settings.maxLength {
         throw CLIError(
           "--doc-stride \(docStride) must be below --max-length \(settings.maxLength): "
             + "consecutive windows share doc-stride tokens")

@@ -82,7 +82,7 @@ struct Info: ParsableCommand {
           var members: [(String, JSONOut)] = [
             ("task", .string(inferredTask)), ("from", .string("architectures")),
           ]
-          if let labels, inferredTask != "regression", inferredTask != "qa" {
+          if let labels, Self.hasLabels(inferredTask) {
             members.append(("labels", .strings(labels)))
           }
           task = .object(members)
@@ -161,14 +161,14 @@ struct Info: ParsableCommand {
       if let settings {
         var task = "\(settings.task), max length \(settings.maxLength)"
         if let docStride = settings.docStride { task += ", doc stride \(docStride)" }
-        if let labels, settings.task.hasSuffix("classification") || settings.task == "tagging" {
+        if let labels, Self.hasLabels(settings.task) {
           let shown = labels.prefix(12).joined(separator: ", ")
           task += "; \(labels.count) labels: \(shown)" + (labels.count > 12 ? ", …" : "")
         }
         rows.append(("task", task))
       } else if let inferredTask {
         var task = "\(inferredTask) (from architectures; pairs as the input has them)"
-        if let labels, inferredTask == "classification" || inferredTask == "tagging" {
+        if let labels, Self.hasLabels(inferredTask) {
           let shown = labels.prefix(12).joined(separator: ", ")
           task += "; \(labels.count) labels: \(shown)" + (labels.count > 12 ? ", …" : "")
         }
@@ -208,5 +208,11 @@ struct Info: ParsableCommand {
         Console.out(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value)
       }
     }
+  }
+
+  /// Whether the task named `task` has named labels (`id2label`); false for
+  /// a name no task has.
+  private static func hasLabels(_ task: String) -> Bool {
+    (try? TaskKind(named: task))?.definition.hasLabels ?? false
   }
 }

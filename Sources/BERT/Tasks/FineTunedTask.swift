@@ -19,50 +19,40 @@ public enum FineTunedTask {
   /// Extractive question answering.
   case questionAnswering(QuestionAnsweringTask)
 
-  /// The task names `bert_swift_task` records: a ``TextTaskKind`` raw value,
-  /// `tagging` or `qa`.
-  public static let taskNames = TextTaskKind.allCases.map(\.rawValue) + ["tagging", "qa"]
+  /// The task names `bert_swift_task` records: those of ``TaskKind``.
+  public static var taskNames: [String] { TaskKind.names }
 
   /// The transformers class that holds a task's head.
-  public static func architecture(forTask task: String) -> String {
-    switch task {
-    case "tagging": "BertForTokenClassification"
-    case "qa": "BertForQuestionAnswering"
-    default: "BertForSequenceClassification"
-    }
+  public static func architecture(forTask task: TaskKind) -> String {
+    task.definition.architecture
   }
 
   /// The task a directory's head does, from `config.json`'s `architectures`,
   /// `num_labels` and `problem_type` as transformers reads them:
   /// `BertForTokenClassification` is tagging, `BertForQuestionAnswering` qa,
   /// and `BertForSequenceClassification` classification, or regression with
-  /// one label or `problem_type` `regression`. Nil for any other class (a
-  /// base `BertModel`), whose task only the caller can name.
+  /// one label or `problem_type` `regression` (each definition's
+  /// ``TaskDefinition/isHead(of:path:)``). Nil for any other class (a base
+  /// `BertModel`), whose task only the caller can name.
   ///
   /// The name is of the single-text kind: whether inputs are pairs is up to
   /// the input (see ``TextClassificationTask/readingPairs(_:)``).
   public static func task(fromArchitectureOf config: BertConfig, path: String) throws -> String? {
-    switch config.architectures?.first {
-    case "BertForTokenClassification": return "tagging"
-    case "BertForQuestionAnswering": return "qa"
-    case "BertForSequenceClassification":
-      switch config.problemType {
-      case "regression": return "regression"
-      case nil, "single_label_classification":
-        return config.headLabelCount == 1 ? "regression" : "classification"
-      case let other?:
-        throw FineTunedTaskError.unsupportedProblemType(path: path, problemType: other)
-      }
-    default: return nil
+    try inferredKind(config, path: path)?.rawValue
+  }
+
+  static func inferredKind(_ config: BertConfig, path: String) throws -> TaskKind? {
+    guard let architecture = config.architectures?.first else { return nil }
+    for kind in TaskKind.allCases where kind.definition.architecture == architecture {
+      if try kind.definition.isHead(of: config, path: path) { return kind }
     }
+    return nil
   }
 
   /// Whether the task `requested` is the task `inferred` from a directory's
   /// head, taking pairs as the input's choice.
-  static func fits(_ requested: String, _ inferred: String) -> Bool {
-    requested == inferred
-      || (inferred == "classification" && requested == "pair-classification")
-      || (inferred == "regression" && requested == "pair-regression")
+  static func fits(_ requested: TaskKind, _ inferred: TaskKind) -> Bool {
+    requested == inferred || inferred.definition.pairKind == requested
   }
 
   /// Opens a directory written by ``Trainer`` (or the `bert` command), or one
@@ -82,13 +72,23 @@ public enum FineTunedTask {
   ///   head, another task's head, or a broken label map; ``CheckpointError``
   ///   when it is not a model directory.
   public static func open(directory: URL, task: String? = nil) throws -> FineTunedTask {
+    let application = try openApplication(directory: directory, task: task)
+    guard let opened = application.fineTunedTask else {
+      throw FineTunedTaskError.noCase(task: application.taskKind.rawValue)
+    }
+    return opened
+  }
+
+  /// Opens a directory as ``open(directory:task:)`` does, as the application
+  /// of any task of ``TaskKind`` (those without a case of this type too).
+  public static func openApplication(directory: URL, task: String? = nil) throws
+    -> any FineTunedApplication
+  {
     let path = directory.path
     let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
     let config = try BertConfig(contentsOf: files.appendingPathComponent("config.json"))
     let architecture = config.architectures?.first
-    if let task, !taskNames.contains(task) {
-      throw FineTunedTaskError.unknownTask(task)
-    }
+    let requested = try task.map(TaskKind.init(named:))
     let saved: TaskSettings?
     do {
       saved = try TaskSettings.read(directory: directory)
@@ -96,50 +96,35 @@ public enum FineTunedTask {
       throw FineTunedTaskError.unreadableSettings(path: path, reason: "\(error)")
     }
     let settings: TaskSettings
+    let kind: TaskKind
     if let saved {
-      guard taskNames.contains(saved.task) else { throw FineTunedTaskError.unknownTask(saved.task) }
-      if let task, task != saved.task {
-        throw FineTunedTaskError.taskMismatch(path: path, holds: saved.task, requested: task)
+      kind = try saved.kind()
+      if let requested, requested != kind {
+        throw FineTunedTaskError.taskMismatch(
+          path: path, holds: saved.task, requested: requested.rawValue)
       }
       settings = saved
     } else {
-      let inferred = try Self.task(fromArchitectureOf: config, path: path)
-      if let task, let inferred, !fits(task, inferred) {
+      let inferred = try inferredKind(config, path: path)
+      if let requested, let inferred, let architecture, !fits(requested, inferred) {
         throw FineTunedTaskError.taskContradicts(
-          path: path, requested: task, architecture: architecture!, holds: inferred)
+          path: path, requested: requested.rawValue, architecture: architecture,
+          holds: inferred.rawValue)
       }
-      guard let name = task ?? inferred else {
+      guard let chosen = requested ?? inferred else {
         throw FineTunedTaskError.notFineTuned(path: path, architecture: architecture ?? "BertModel")
       }
+      kind = chosen
       settings = TaskDefaults.settings(
-        task: name, config: config, modelMaxLength: TaskDefaults.modelMaxLength(in: files))
+        task: kind, config: config, modelMaxLength: TaskDefaults.modelMaxLength(in: files))
     }
-    let expected = Self.architecture(forTask: settings.task)
+    let expected = kind.definition.architecture
     if let architecture, architecture != expected {
       throw FineTunedTaskError.headMismatch(
         path: path, architecture: architecture, task: settings.task, needed: expected)
     }
-
-    switch settings.task {
-    case "qa":
-      return .questionAnswering(
-        try QuestionAnsweringTask(
-          directory: directory, train: [], maxLength: settings.maxLength,
-          docStride: settings.docStride ?? min(TaskDefaults.docStride, settings.maxLength / 2),
-          maxAnswerLength: settings.maxAnswerLength ?? TaskDefaults.maxAnswerLength))
-    case "tagging":
-      return .tagging(
-        try TaggingTask(
-          directory: directory, train: [], maxLength: settings.maxLength,
-          labelAllTokens: settings.labelAllTokens ?? false,
-          labels: try labelSet(config, path: path)))
-    default:
-      let kind = TextTaskKind(rawValue: settings.task)!
-      return .text(
-        try TextClassificationTask(
-          kind: kind, directory: directory, train: [], maxLength: settings.maxLength,
-          labels: kind.isRegression ? nil : try labelSet(config, path: path)))
-    }
+    return try kind.definition.open(
+      directory: directory, settings: settings, config: config, path: path)
   }
 
   /// The labels of `id2label` in id order (`LABEL_i` without a map).
@@ -167,11 +152,14 @@ public enum FineTunedTask {
   }
 
   /// The directory's task name, as `bert_swift_task` records it.
-  public var taskName: String {
+  public var taskName: String { application.taskKind.rawValue }
+
+  /// The opened model, as its task's application.
+  public var application: any FineTunedApplication {
     switch self {
-    case .text(let task): task.kind.rawValue
-    case .tagging: "tagging"
-    case .questionAnswering: "qa"
+    case .text(let task): task
+    case .tagging(let task): task
+    case .questionAnswering(let task): task
     }
   }
 }
@@ -194,6 +182,11 @@ public enum FineTunedTaskError: Error, Equatable, CustomStringConvertible {
   case taskContradicts(path: String, requested: String, architecture: String, holds: String)
   /// `problem_type` names a problem this package has no task for.
   case unsupportedProblemType(path: String, problemType: String)
+  /// Data read for another task than the model's.
+  case dataMismatch(task: String)
+  /// A task without a case of ``FineTunedTask``: open it with
+  /// ``FineTunedTask/openApplication(directory:task:)``.
+  case noCase(task: String)
 
   public var description: String {
     switch self {
@@ -215,6 +208,10 @@ public enum FineTunedTaskError: Error, Equatable, CustomStringConvertible {
     case .unsupportedProblemType(let path, let problemType):
       "\(path)/config.json has problem_type \(problemType), which no task of this package does "
         + "(it has single_label_classification and regression)"
+    case .dataMismatch(let task):
+      "the data does not fit the \(task) model"
+    case .noCase(let task):
+      "the \(task) task has no case of FineTunedTask; open it with openApplication(directory:task:)"
     }
   }
 }
@@ -244,16 +241,17 @@ public enum TaskDefaults {
     return Int(value)
   }
 
+  /// Question answering: the stride for windows of `maxLength` tokens when
+  /// none is given, ``docStride`` or at most half a window.
+  public static func docStride(maxLength: Int) -> Int { min(docStride, maxLength / 2) }
+
   /// The settings of `task` for a directory without `bert_swift_task`, as
   /// transformers would run it: inputs truncated to the tokenizer's
-  /// `model_max_length` within `max_position_embeddings`; question answering
-  /// at most ``qaMaxLength`` tokens with a stride of ``docStride``.
-  static func settings(task: String, config: BertConfig, modelMaxLength: Int?) -> TaskSettings {
+  /// `model_max_length` within `max_position_embeddings`, then as the task's
+  /// ``TaskDefinition/defaultSettings(limit:)`` says (question answering:
+  /// at most ``qaMaxLength`` tokens with a stride of ``docStride``).
+  static func settings(task: TaskKind, config: BertConfig, modelMaxLength: Int?) -> TaskSettings {
     let limit = min(modelMaxLength ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings)
-    guard task == "qa" else { return TaskSettings(task: task, maxLength: limit) }
-    let length = min(qaMaxLength, limit)
-    return TaskSettings(
-      task: task, maxLength: length, docStride: min(docStride, length / 2),
-      maxAnswerLength: maxAnswerLength)
+    return task.definition.defaultSettings(limit: limit)
   }
 }

@@ -38,6 +38,12 @@ public struct TaskSettings: Codable, Sendable, Equatable {
     self.classifierHead = classifierHead
   }
 
+  /// The task that ``task`` names.
+  ///
+  /// - Throws: ``FineTunedTaskError/unknownTask(_:)`` for a name no task has
+  ///   (a directory written by a later version, or edited by hand).
+  public func kind() throws -> TaskKind { try TaskKind(named: task) }
+
   /// The settings in a model directory's `config.json` (in the `Transformer`
   /// folder of a sentence-transformers directory), or nil for a plain checkpoint.
   public static func read(directory: URL) throws -> TaskSettings? {

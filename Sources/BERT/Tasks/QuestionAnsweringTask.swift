@@ -28,14 +28,16 @@ public final class QuestionAnsweringTask: FineTuningTask {
   public private(set) var examplesWithoutWindow = 0
 
   public init(
-    directory: URL, train: [QAExample], evaluation: [QAExample] = [], maxLength: Int = 384,
-    docStride: Int = 128, maxAnswerLength: Int = 30, seed: UInt64 = 42
+    directory: URL, train: [QAExample], evaluation: [QAExample] = [],
+    maxLength: Int = TaskDefaults.qaMaxLength, docStride: Int = TaskDefaults.docStride,
+    maxAnswerLength: Int = TaskDefaults.maxAnswerLength, seed: UInt64 = 42
   ) throws {
     let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
     tokenizer = try BertTokenizer(directory: files)
     sourceDirectory = directory
     model = try BertForQuestionAnswering.load(directory: files, seed: seed).model
-    self.maxLength = try checkedMaxLength(maxLength, model.bert.config, minimum: 5)
+    self.maxLength = try checkedMaxLength(
+      maxLength, model.bert.config, minimum: Definition().minimumLength)
     guard docStride > 0, docStride < maxLength else {
       throw TrainingError.invalidSetting(
         "doc stride \(docStride) must be positive and below the max length \(maxLength)")
@@ -123,21 +125,143 @@ public final class QuestionAnsweringTask: FineTuningTask {
     }
     let scores = Metrics.squad(predictions: predictions, examples: examples)
     return EvaluationReport(
-      primaryMetric: "f1", metrics: ["exact_match": scores.exactMatch, "f1": scores.f1],
+      primaryMetric: Definition().selectionMetric,
+      metrics: ["exact_match": scores.exactMatch, "f1": scores.f1],
       exampleCount: examples.count)
   }
 
   public func save(to directory: URL) throws {
     try ModelDirectoryWriter.write(
-      config: model.bert.config, architecture: "BertForQuestionAnswering", labels: nil,
+      config: model.bert.config, architecture: Definition.architecture, labels: nil,
       problemType: nil,
       settings: TaskSettings(
-        task: "qa", maxLength: maxLength, docStride: docStride, maxAnswerLength: maxAnswerLength),
+        task: TaskKind.qa.rawValue, maxLength: maxLength, docStride: docStride,
+        maxAnswerLength: maxAnswerLength),
       parameters: model.namedParameters, tokenizerSource: sourceDirectory, to: directory)
   }
 
   private func windows(_ example: QAExample) throws -> [Encoding] {
     try tokenizer.encodeWithWindows(
       question: example.question, context: example.context, maxLength: maxLength, stride: docStride)
+  }
+}
+
+extension QuestionAnsweringTask {
+  /// Extractive question answering (SQuAD v1.1) with ``BertForQuestionAnswering``.
+  public struct Definition: TaskDefinition {
+    public init() {}
+
+    static let architecture = "BertForQuestionAnswering"
+
+    public var kind: TaskKind { .qa }
+    public var architecture: String { Self.architecture }
+    public var hasLabels: Bool { false }
+    public var usesDocStride: Bool { true }
+    public var formats: String { "SQuAD v1.1 JSON (.json)" }
+    public var metrics: [String] { ["exact_match", "f1"] }
+    public var selectionMetric: String { "f1" }
+    public var defaultMaxLength: Int { TaskDefaults.qaMaxLength }
+    public var minimumLength: Int { 5 }
+    public var inputDescription: String { "a question with its passage" }
+
+    public func accepts(fileExtension: String) -> Bool { fileExtension == "json" }
+
+    public func read(_ url: URL, requireLabels: Bool, tsvQuoting: TSVQuoting) throws -> (
+      TaskExamples, ReadReport
+    ) {
+      let result = try SQuADReader.read(contentsOf: url)
+      return (.questions(result.examples), result.report)
+    }
+
+    public func isHead(of config: BertConfig, path: String) throws -> Bool { true }
+
+    /// At most ``TaskDefaults/qaMaxLength`` tokens with a stride of ``TaskDefaults/docStride``.
+    public func defaultSettings(limit: Int) -> TaskSettings {
+      let length = min(TaskDefaults.qaMaxLength, limit)
+      return TaskSettings(
+        task: kind.rawValue, maxLength: length,
+        docStride: TaskDefaults.docStride(maxLength: length),
+        maxAnswerLength: TaskDefaults.maxAnswerLength)
+    }
+
+    public func makeTask(
+      directory: URL, train: TaskExamples, evaluation: TaskExamples?, setup: FineTuningSetup
+    ) throws -> any FineTuningTask {
+      try QuestionAnsweringTask(
+        directory: directory, train: train.questions, evaluation: evaluation?.questions ?? [],
+        maxLength: setup.maxLength, docStride: setup.docStride,
+        maxAnswerLength: setup.maxAnswerLength, seed: setup.seed)
+    }
+
+    public func open(directory: URL, settings: TaskSettings, config: BertConfig, path: String)
+      throws -> any FineTunedApplication
+    {
+      (try QuestionAnsweringTask(
+        directory: directory, train: [], maxLength: settings.maxLength,
+        docStride: settings.docStride ?? TaskDefaults.docStride(maxLength: settings.maxLength),
+        maxAnswerLength: settings.maxAnswerLength ?? TaskDefaults.maxAnswerLength))
+    }
+  }
+}
+
+extension QuestionAnsweringTask: FineTunedApplication {
+  public var fineTunedTask: FineTunedTask? { .questionAnswering(self) }
+  public var taskKind: TaskKind { .qa }
+
+  public func score(_ examples: TaskExamples, source: String, batchSize: Int) throws
+    -> EvaluationReport
+  {
+    guard case .questions(let examples) = examples else {
+      throw FineTunedTaskError.dataMismatch(task: taskKind.rawValue)
+    }
+    return try score(examples, batchSize: batchSize)
+  }
+
+  /// Reads JSON Lines `{"id","question","context"}` (id optional) or a SQuAD
+  /// v1.1 file; writes `{"id","answer","start","end","score"}`.
+  public func predict(_ input: PredictionInput) throws {
+    var examples: [QAExample]
+    if input.path != nil, input.fileExtension == "json" {
+      examples = try SQuADReader.read(contentsOf: try input.existingFile()).examples
+    } else {
+      let lines = try input.lines(
+        "echo '{\"question\":\"Who?\",\"context\":\"Ann did.\"}' | bert predict")
+      examples = []
+      for (index, line) in lines.lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
+        let place = "\(lines.source), line \(index + 1)"
+        guard let data = line.data(using: .utf8),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
+          throw InputError(
+            "\(place): expected a JSON object {\"question\": ..., \"context\": ...}")
+        }
+        guard let question = object["question"] as? String,
+          let context = object["context"] as? String
+        else {
+          throw InputError(
+            "\(place): the object needs the string fields \"question\" and \"context\"")
+        }
+        let id =
+          (object["id"] as? String) ?? (object["id"] as? Int).map(String.init) ?? "\(index + 1)"
+        examples.append(
+          QAExample(id: id, title: "", question: question, context: context, answers: []))
+      }
+      guard !examples.isEmpty else { throw InputError("\(lines.source) holds no questions") }
+    }
+    for range in PredictionInput.chunks(examples.count, 256) {
+      let slice = Array(examples[range])
+      let answers = try predict(slice, batchSize: input.batchSize, nBest: 20)
+      input.write(
+        zip(slice, answers).map { example, nBest in
+          let best = nBest.first ?? .empty
+          return OrderedJSON.object([
+            ("id", .string(example.id)),
+            ("answer", .string(best.text)),
+            ("start", best.scalarRange.map { .int($0.lowerBound) } ?? .null),
+            ("end", best.scalarRange.map { .int($0.upperBound) } ?? .null),
+            ("score", .double(PredictionInput.round(Double(best.probability)))),
+          ]).compact
+        })
+    }
   }
 }

@@ -53,7 +53,8 @@ public final class TaggingTask: FineTuningTask {
     model = try BertForTokenClassification.load(
       directory: files, labelCount: labels.count, seed: seed
     ).model
-    self.maxLength = try checkedMaxLength(maxLength, model.bert.config, minimum: 3)
+    self.maxLength = try checkedMaxLength(
+      maxLength, model.bert.config, minimum: Definition().minimumLength)
     self.labelAllTokens = labelAllTokens
     let tagIDs = try labels.ids(for: train, file: trainSource)
     let encoded = train.map {
@@ -166,9 +167,10 @@ public final class TaggingTask: FineTuningTask {
 
   public func save(to directory: URL) throws {
     try ModelDirectoryWriter.write(
-      config: model.bert.config, architecture: "BertForTokenClassification",
+      config: model.bert.config, architecture: Definition.architecture,
       labels: labels.labels, problemType: nil,
-      settings: TaskSettings(task: "tagging", maxLength: maxLength, labelAllTokens: labelAllTokens),
+      settings: TaskSettings(
+        task: TaskKind.tagging.rawValue, maxLength: maxLength, labelAllTokens: labelAllTokens),
       parameters: model.namedParameters, tokenizerSource: sourceDirectory, to: directory)
   }
 
@@ -184,6 +186,101 @@ public final class TaggingTask: FineTuningTask {
         Array(repeating: 1, count: $0.inputIDs.count)
           + Array(repeating: 0, count: t - $0.inputIDs.count)
       })
+  }
+}
+
+extension TaggingTask {
+  /// Token tagging with ``BertForTokenClassification``.
+  public struct Definition: TaskDefinition {
+    public init() {}
+
+    static let architecture = "BertForTokenClassification"
+
+    public var kind: TaskKind { .tagging }
+    public var architecture: String { Self.architecture }
+    public var hasLabels: Bool { true }
+    public var labelledItem: String { "token" }
+    public var formats: String {
+      "CoNLL columns (token and tag, a blank line between sentences) or JSON Lines "
+        + "{\"tokens\":[...],\"tags\":[...]}"
+    }
+    /// Entity F1 selects the best epoch when the tags are IOB2; else token accuracy.
+    public var metrics: [String] { ["token_accuracy", "precision", "recall", "f1"] }
+    public var selectionMetric: String { "f1" }
+
+    public func accepts(fileExtension: String) -> Bool { !["csv", "tsv"].contains(fileExtension) }
+
+    public func read(_ url: URL, requireLabels: Bool, tsvQuoting: TSVQuoting) throws -> (
+      TaskExamples, ReadReport
+    ) {
+      let result = try TaggedSentenceReader.read(contentsOf: url, requireTags: requireLabels)
+      return (.tagged(result.examples), result.report)
+    }
+
+    public func isHead(of config: BertConfig, path: String) throws -> Bool { true }
+
+    public func makeTask(
+      directory: URL, train: TaskExamples, evaluation: TaskExamples?, setup: FineTuningSetup
+    ) throws -> any FineTuningTask {
+      try TaggingTask(
+        directory: directory, train: train.sentences, evaluation: evaluation?.sentences ?? [],
+        maxLength: setup.maxLength, labelAllTokens: setup.labelAllTokens, labels: setup.labels,
+        seed: setup.seed, trainSource: setup.trainSource,
+        evaluationSource: setup.evaluationSource)
+    }
+
+    public func open(directory: URL, settings: TaskSettings, config: BertConfig, path: String)
+      throws -> any FineTunedApplication
+    {
+      (try TaggingTask(
+        directory: directory, train: [], maxLength: settings.maxLength,
+        labelAllTokens: settings.labelAllTokens ?? false,
+        labels: try FineTunedTask.labelSet(config, path: path)))
+    }
+  }
+}
+
+extension TaggingTask: FineTunedApplication {
+  public var fineTunedTask: FineTunedTask? { .tagging(self) }
+  public var taskKind: TaskKind { .tagging }
+
+  public func score(_ examples: TaskExamples, source: String, batchSize: Int) throws
+    -> EvaluationReport
+  {
+    guard case .tagged(let sentences) = examples else {
+      throw FineTunedTaskError.dataMismatch(task: taskKind.rawValue)
+    }
+    return try score(sentences, source: source, batchSize: batchSize)
+  }
+
+  /// Reads one sentence per line (tokens split by white space), JSON Lines
+  /// `{"tokens":[...]}`, or a CoNLL file; writes `{"tokens","tags"}`.
+  public func predict(_ input: PredictionInput) throws {
+    let sentences: [[String]]
+    if input.path != nil, !["txt", "text"].contains(input.fileExtension) {
+      sentences = try TaggedSentenceReader.read(
+        contentsOf: try input.existingFile(), requireTags: false
+      ).examples.map(\.tokens)
+    } else {
+      let lines = try input.lines("echo 'The cat sat .' | bert predict")
+      if lines.looksLikeJSONLines {
+        sentences = try TaggedSentenceReader.readJSONLines(
+          bytes: lines.bytes, source: lines.source, requireTags: false
+        ).examples.map(\.tokens)
+      } else {
+        sentences = lines.lines.map { line in
+          line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        }
+      }
+    }
+    for range in PredictionInput.chunks(sentences.count, 1024) {
+      let slice = Array(sentences[range])
+      let (tags, _) = predict(slice, batchSize: input.batchSize)
+      input.write(
+        zip(slice, tags).map { tokens, tags in
+          OrderedJSON.object([("tokens", .strings(tokens)), ("tags", .strings(tags))]).compact
+        })
+    }
   }
 }
 

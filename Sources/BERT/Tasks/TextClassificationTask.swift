@@ -57,7 +57,7 @@ public final class TextClassificationTask: FineTuningTask {
       directory: files, labelCount: labelSet?.count ?? 1, head: head, seed: seed
     ).model
     self.maxLength = try checkedMaxLength(
-      maxLength, model.bert.config, minimum: kind.isPair ? 4 : 3)
+      maxLength, model.bert.config, minimum: kind.taskKind.definition.minimumLength)
     self.train = tokenizer.encodeBatch(
       train.map(\.text), pairs: kind.isPair ? train.map { $0.pair ?? "" } : nil,
       maxLength: self.maxLength)
@@ -186,7 +186,7 @@ public final class TextClassificationTask: FineTuningTask {
       }
       let predicted = predict(examples, batchSize: batchSize).map { $0.label! }
       return EvaluationReport(
-        primaryMetric: "accuracy",
+        primaryMetric: Definition.classificationMetrics[0],
         metrics: [
           "accuracy": Metrics.accuracy(predictions: predicted, labels: gold),
           "macro_f1": Metrics.macroF1(predictions: predicted, labels: gold),
@@ -205,7 +205,7 @@ public final class TextClassificationTask: FineTuningTask {
       zip(scores, gold).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
       / Double(max(gold.count, 1))
     return EvaluationReport(
-      primaryMetric: "pearson",
+      primaryMetric: Definition.regressionMetrics[0],
       metrics: [
         "pearson": Metrics.pearson(scores, gold), "spearman": Metrics.spearman(scores, gold),
         "mse": mse,
@@ -214,7 +214,7 @@ public final class TextClassificationTask: FineTuningTask {
 
   public func save(to directory: URL) throws {
     try ModelDirectoryWriter.write(
-      config: model.bert.config, architecture: "BertForSequenceClassification",
+      config: model.bert.config, architecture: Definition.architecture,
       labels: labels?.labels ?? ["LABEL_0"],
       problemType: labels == nil ? "regression" : "single_label_classification",
       settings: TaskSettings(
@@ -222,6 +222,214 @@ public final class TextClassificationTask: FineTuningTask {
         classifierHead: model.head == .pooler ? nil : model.head.rawValue),
       parameters: model.namedParameters, tokenizerSource: sourceDirectory, to: directory)
   }
+}
+
+extension TextTaskKind {
+  /// The task of this kind in the registry.
+  public var taskKind: TaskKind {
+    switch self {
+    case .classification: .classification
+    case .pairClassification: .pairClassification
+    case .regression: .regression
+    case .pairRegression: .pairRegression
+    }
+  }
+}
+
+extension TextClassificationTask {
+  /// The four text tasks: classification or regression of a text or a pair,
+  /// with ``BertForSequenceClassification``.
+  public struct Definition: TaskDefinition {
+    /// Which of the four.
+    public let textKind: TextTaskKind
+    public init(kind: TextTaskKind) { textKind = kind }
+
+    static let architecture = "BertForSequenceClassification"
+    static let classificationMetrics = ["accuracy", "macro_f1", "mcc"]
+    static let regressionMetrics = ["pearson", "spearman", "mse"]
+
+    public var kind: TaskKind { textKind.taskKind }
+    public var architecture: String { Self.architecture }
+    public var hasLabels: Bool { !textKind.isRegression }
+    public var takesClassifierHead: Bool { true }
+    public var pairKind: TaskKind? {
+      switch textKind {
+      case .classification: .pairClassification
+      case .regression: .pairRegression
+      case .pairClassification, .pairRegression: nil
+      }
+    }
+    public var formats: String {
+      "CSV, TSV or JSON Lines (.csv, .tsv, .jsonl) with the fields "
+        + (textKind.isPair ? "text_a, text_b and label" : "text and label")
+        + (textKind.isRegression ? " (a number)" : "")
+    }
+    public var metrics: [String] {
+      textKind.isRegression ? Self.regressionMetrics : Self.classificationMetrics
+    }
+    public var selectionMetric: String { metrics[0] }
+    public var minimumLength: Int { textKind.isPair ? 4 : 3 }
+    public var inputDescription: String { textKind.isPair ? "a pair" : "a single text" }
+
+    public func accepts(fileExtension: String) -> Bool {
+      TextFileFormat.extensions[fileExtension] != nil
+    }
+
+    public func read(_ url: URL, requireLabels: Bool, tsvQuoting: TSVQuoting) throws -> (
+      TaskExamples, ReadReport
+    ) {
+      let result = try Self.readTexts(
+        url, kind: textKind, requireLabels: requireLabels, tsvQuoting: tsvQuoting)
+      return (.text(result.examples), result.report)
+    }
+
+    /// Reads a CSV, TSV or JSON Lines file of a text task; a malformed quoted
+    /// field of a TSV file read with `--tsv-quoting csv` gets a hint at `none`.
+    static func readTexts(
+      _ url: URL, kind: TextTaskKind, requireLabels: Bool, tsvQuoting: TSVQuoting
+    ) throws -> ReadResult<TextExample> {
+      do {
+        return try TextExampleReader.read(
+          contentsOf: url, task: kind, requireLabels: requireLabels, tsvQuoting: tsvQuoting)
+      } catch DatasetError.malformedCSV(let file, let line, let reason)
+        where tsvQuoting == .csv && url.pathExtension.lowercased() == "tsv"
+      {
+        throw InputError(
+          "\(file), line \(line): \(reason) (read with --tsv-quoting csv; "
+            + "--tsv-quoting none reads quotes as ordinary characters)")
+      }
+    }
+
+    public func isHead(of config: BertConfig, path: String) throws -> Bool {
+      guard !textKind.isPair else { return false }
+      let regression: Bool
+      switch config.problemType {
+      case "regression": regression = true
+      case nil, "single_label_classification": regression = config.headLabelCount == 1
+      case let other?:
+        throw FineTunedTaskError.unsupportedProblemType(path: path, problemType: other)
+      }
+      return regression == textKind.isRegression
+    }
+
+    public func makeTask(
+      directory: URL, train: TaskExamples, evaluation: TaskExamples?, setup: FineTuningSetup
+    ) throws -> any FineTuningTask {
+      try TextClassificationTask(
+        kind: textKind, directory: directory, train: train.texts,
+        evaluation: evaluation?.texts ?? [], maxLength: setup.maxLength, labels: setup.labels,
+        head: setup.classifierHead, seed: setup.seed, trainSource: setup.trainSource,
+        evaluationSource: setup.evaluationSource)
+    }
+
+    public func open(directory: URL, settings: TaskSettings, config: BertConfig, path: String)
+      throws -> any FineTunedApplication
+    {
+      (try TextClassificationTask(
+        kind: textKind, directory: directory, train: [], maxLength: settings.maxLength,
+        labels: textKind.isRegression ? nil : try FineTunedTask.labelSet(config, path: path)))
+    }
+  }
+}
+
+extension TextClassificationTask: FineTunedApplication {
+  public var fineTunedTask: FineTunedTask? { .text(self) }
+  public var taskKind: TaskKind { kind.taskKind }
+
+  public func reading(pairs: Bool) -> any FineTunedApplication { readingPairs(pairs) }
+
+  public func score(_ examples: TaskExamples, source: String, batchSize: Int) throws
+    -> EvaluationReport
+  {
+    guard case .text(let examples) = examples else {
+      throw FineTunedTaskError.dataMismatch(task: kind.rawValue)
+    }
+    return try score(examples, source: source, batchSize: batchSize)
+  }
+
+  /// Reads one text (or pair) per line, JSON Lines `{"text"}` /
+  /// `{"text_a","text_b"}`, or a CSV or TSV file; writes
+  /// `{"label","probabilities"}` (classification) or `{"score"}` (regression).
+  public func predict(_ input: PredictionInput) throws {
+    // A directory saved by transformers says classification or regression, not
+    // whether of pairs: the input decides (pair columns or keys, or a TAB in a line).
+    let detect = input.pairsFromInput
+    var pairs = kind.isPair
+    let examples: [TextExample]
+    /// Reads as pairs first when the input decides, then as single texts.
+    func read(_ reader: (TextTaskKind) throws -> [TextExample]) throws -> [TextExample] {
+      guard detect else { return try reader(kind) }
+      do {
+        let examples = try reader(readingPairs(true).kind)
+        pairs = true
+        return examples
+      } catch  where lacksPairColumns(error) {
+        return try reader(kind)
+      }
+    }
+    if input.path != nil, TextFileFormat.extensions[input.fileExtension] != nil {
+      let url = try input.existingFile()
+      examples = try read { kind in
+        let result = try Definition.readTexts(
+          url, kind: kind, requireLabels: false, tsvQuoting: input.tsvQuoting)
+        input.report(result.report)
+        return result.examples
+      }
+    } else {
+      let lines = try input.lines(
+        kind.isPair
+          ? "printf 'first\\tsecond\\n' | bert predict" : "echo 'some text' | bert predict")
+      if lines.looksLikeJSONLines {
+        examples = try read { kind in
+          try TextExampleReader.read(
+            bytes: lines.bytes, format: .jsonLines, source: lines.source, task: kind,
+            requireLabels: false
+          ).examples
+        }
+      } else {
+        if detect { pairs = lines.lines.contains { $0.contains("\t") } }
+        if pairs {
+          let (first, second) = try lines.pairs()
+          examples = zip(first, second).enumerated().map {
+            TextExample(text: $1.0, pair: $1.1, line: $0 + 1)
+          }
+        } else {
+          examples = lines.lines.enumerated().map { TextExample(text: $1, line: $0 + 1) }
+        }
+      }
+    }
+    let task = readingPairs(pairs)
+    for range in PredictionInput.chunks(examples.count, 1024) {
+      input.write(
+        task.predict(Array(examples[range]), batchSize: input.batchSize).map {
+          Self.json($0).compact
+        })
+    }
+  }
+
+  /// `{"label":…,"probabilities":{…}}` (labels sorted), or `{"score":…}`.
+  static func json(_ prediction: TextPrediction) -> OrderedJSON {
+    if let label = prediction.label {
+      let probabilities = (prediction.probabilities ?? [:])
+        .map { ($0.key, $0.value) }
+        .sorted { $0.0 < $1.0 }
+      return .object([
+        ("label", .string(label)),
+        (
+          "probabilities",
+          .object(probabilities.map { ($0.0, .double(PredictionInput.round($0.1))) })
+        ),
+      ])
+    }
+    return .object([("score", .float(prediction.score ?? .nan))])
+  }
+}
+
+/// Whether a reader's error says that the columns (or keys) of a text pair
+/// are absent, so the data holds single texts.
+public func lacksPairColumns(_ error: Error) -> Bool {
+  guard case DatasetError.missingField(_, _, let role, _, _) = error else { return false }
+  return role == "first text" || role == "second text"
 }
 
 /// A prediction for one text or pair.
