@@ -16,7 +16,7 @@ extension Encode {
     let url = URL(fileURLWithPath: path)
     var vectors = pipeline.embed(
       texts, pairs: pairs, pooling: pooling, normalize: normalize, maxLength: limit,
-      batchSize: batchSize)
+      batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
     let whitening: EmbeddingWhitening
     if FileManager.default.fileExists(atPath: url.path) {
       do {

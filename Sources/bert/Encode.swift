@@ -59,9 +59,14 @@ struct Encode: ParsableCommand {
   @Option(help: ArgumentHelp("Texts per forward pass.", valueName: "n"))
   var batchSize = 32
 
+  @OptionGroup var batching: BatchingOptions
+
   @Option(
     help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included.", valueName: "n"))
   var maxLength: Int?
+
+  @Flag(help: "Report the batches run and the share of computed tokens that were padding.")
+  var verbose = false
 
   @Flag(help: "Each line holds two texts separated by one TAB, encoded as one pair.")
   var pair = false
@@ -119,36 +124,30 @@ struct Encode: ParsableCommand {
         return
       }
 
-      // Texts of similar length share a batch (less padding); output keeps input order.
+      // The library sorts each window by length and batches it by the token
+      // budget; the output keeps input order, a window at a time.
+      var statistics = BatchingStatistics()
       let window = batchSize * 16
       for start in stride(from: 0, to: texts.count, by: window) {
-        let indices = Array(start..<min(texts.count, start + window))
-        let order = indices.sorted {
-          texts[$0].utf8.count + (pair ? seconds[$0].utf8.count : 0)
-            < texts[$1].utf8.count + (pair ? seconds[$1].utf8.count : 0)
-        }
-        let sortedTexts = order.map { texts[$0] }
-        let sortedPairs = pair ? order.map { seconds[$0] } : nil
-        var lines = [String](repeating: "", count: indices.count)
+        let range = start..<min(texts.count, start + window)
+        let windowTexts = Array(texts[range])
+        let windowPairs = pair ? Array(seconds[range]) : nil
+        let lines: [String]
         if pooling == Pooling.none {
-          let states = pipeline.hiddenStates(
-            sortedTexts, pairs: sortedPairs, maxLength: limit, batchSize: batchSize)
-          for (position, index) in order.enumerated() {
-            lines[index - start] =
-              JSONOut.object([("hidden", .array(states[position].map { .floats($0) }))]).compact
-          }
+          lines = pipeline.hiddenStates(
+            windowTexts, pairs: windowPairs, maxLength: limit, batchSize: batchSize,
+            maxBatchTokens: batching.maxBatchTokens, statistics: &statistics
+          ).map { JSONOut.object([("hidden", .array($0.map { .floats($0) }))]).compact }
         } else {
-          let vectors = pipeline.embed(
-            sortedTexts, pairs: sortedPairs, pooling: pooling, normalize: normalize,
-            maxLength: limit, batchSize: batchSize)
-          for (position, index) in order.enumerated() {
-            lines[index - start] =
-              JSONOut.object([("embedding", .floats(vectors[position]))])
-              .compact
-          }
+          lines = pipeline.embed(
+            windowTexts, pairs: windowPairs, pooling: pooling, normalize: normalize,
+            maxLength: limit, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens,
+            statistics: &statistics
+          ).map { JSONOut.object([("embedding", .floats($0))]).compact }
         }
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
       }
+      if verbose { Console.err("encode: \(BatchingOptions.describe(statistics))") }
     }
   }
 }

@@ -71,7 +71,7 @@ public struct BertPipeline {
   public let loadReport: CheckpointLoadReport
   /// Where the directory keeps its files, and its sentence-transformers recipe.
   public let layout: ModelDirectoryLayout?
-  /// What ``embed(_:pairs:pooling:normalize:maxLength:batchSize:)`` does by default.
+  /// What ``embed(_:pairs:pooling:normalize:maxLength:batchSize:maxBatchTokens:)`` does by default.
   public var embedding: EmbeddingSettings
 
   /// Loads `config.json`, the tokenizer (`tokenizer.json`, else `vocab.txt`
@@ -131,13 +131,19 @@ public struct BertPipeline {
   /// `String.lowercased()`) when ``embedding`` says so and the tokenizer does
   /// not lower-case already.
   public func batch(_ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil) -> TextBatch {
+    TextBatch(
+      encodings: encode(texts, pairs: pairs, maxLength: maxLength),
+      paddingID: tokenizer.paddingTokenID)
+  }
+
+  /// The encodings ``batch(_:pairs:maxLength:)`` pads into a batch.
+  func encode(_ texts: [String], pairs: [String]?, maxLength: Int?) -> [Encoding] {
     let lower = embedding.lowercasesInput && !tokenizer.doLowerCase
     let limit = Swift.max(self.maxLength, defaultMaxLength)
-    let encodings = tokenizer.encodeBatch(
+    return tokenizer.encodeBatch(
       lower ? texts.map { $0.lowercased() } : texts,
       pairs: lower ? pairs?.map { $0.lowercased() } : pairs,
       maxLength: min(maxLength ?? defaultMaxLength, limit))
-    return TextBatch(encodings: encodings, paddingID: tokenizer.paddingTokenID)
   }
 
   /// Runs the encoder on texts, without dropout and without an autograd graph.
@@ -151,26 +157,63 @@ public struct BertPipeline {
     return (batch, model(batch))
   }
 
-  /// One vector per text, computed `batchSize` texts at a time.
+  /// Runs the encoder over all texts in length-sorted batches (see
+  /// ``Batching``) and returns `transform`'s result for every text, in input
+  /// order. `transform` gets each batch, its output and the batch's row of
+  /// every text it covers.
+  func runSorted<Result>(
+    _ texts: [String], pairs: [String]?, maxLength: Int?, batching: Batching,
+    statistics: inout BatchingStatistics,
+    _ transform: (TextBatch, BertModelOutput) -> [Result]
+  ) -> [Result] {
+    let encodings = encode(texts, pairs: pairs, maxLength: maxLength)
+    var results = [Result?](repeating: nil, count: texts.count)
+    for rows in batching.batches(lengths: encodings.map(\.inputIDs.count)) {
+      let batch = TextBatch(
+        encodings: rows.map { encodings[$0] }, paddingID: tokenizer.paddingTokenID)
+      statistics.record(lengths: batch.lengths)
+      for (row, result) in zip(rows, transform(batch, model(batch))) { results[row] = result }
+    }
+    return results.map { $0! }
+  }
+
+  /// One vector per text, computed in length-sorted batches of at most
+  /// `batchSize` texts and, when `maxBatchTokens` is given, at most that many
+  /// padded tokens (see ``Batching``).
   ///
   /// - Parameters:
   ///   - pooling: `.cls`, `.mean`, `.max`, `.meanSqrtLength` or `.pooler` (H
   ///     values each); nil for ``embedding``'s modes (several are concatenated).
-  ///     `.none` is not a vector: use ``hiddenStates(_:pairs:maxLength:batchSize:)``.
+  ///     `.none` is not a vector: use ``hiddenStates(_:pairs:maxLength:batchSize:maxBatchTokens:)``.
   ///   - normalize: whether to scale each vector to unit L2 norm; nil for ``embedding``'s choice.
   ///   - maxLength: tokens per input; nil for ``defaultMaxLength``.
   /// - Returns: texts.count vectors, in input order.
   public func embed(
     _ texts: [String], pairs: [String]? = nil, pooling: Pooling? = nil, normalize: Bool? = nil,
-    maxLength: Int? = nil, batchSize: Int = 32
+    maxLength: Int? = nil, batchSize: Int = 32, maxBatchTokens: Int? = nil
+  ) -> [[Float]] {
+    var statistics = BatchingStatistics()
+    return embed(
+      texts, pairs: pairs, pooling: pooling, normalize: normalize, maxLength: maxLength,
+      batchSize: batchSize, maxBatchTokens: maxBatchTokens, statistics: &statistics)
+  }
+
+  /// ``embed(_:pairs:pooling:normalize:maxLength:batchSize:maxBatchTokens:)``,
+  /// adding the batches it ran, and their padding, to `statistics`.
+  public func embed(
+    _ texts: [String], pairs: [String]? = nil, pooling: Pooling? = nil, normalize: Bool? = nil,
+    maxLength: Int? = nil, batchSize: Int = 32, maxBatchTokens: Int? = nil,
+    statistics: inout BatchingStatistics
   ) -> [[Float]] {
     let modes = pooling.map { [$0] } ?? embedding.pooling
     ensure(
       !modes.contains(.none), "embed: pooling .none gives one vector per token; use hiddenStates")
     let normalize = normalize ?? embedding.normalize
-    return chunks(texts.count, batchSize).flatMap { range -> [[Float]] in
-      let (batch, output) = run(
-        Array(texts[range]), pairs: pairs.map { Array($0[range]) }, maxLength: maxLength)
+    return runSorted(
+      texts, pairs: pairs, maxLength: maxLength,
+      batching: Batching(maxSequences: batchSize, maxTokens: maxBatchTokens),
+      statistics: &statistics
+    ) { batch, output in
       let vectors = Self.pool(output, batch: batch, modes: modes)
       return normalize ? vectors.map(Self.normalized) : vectors
     }
@@ -195,15 +238,32 @@ public struct BertPipeline {
     return vector.map { Float(Double($0) * scale) }
   }
 
-  /// Every real token's last hidden state, per text (padding removed).
+  /// Every real token's last hidden state, per text (padding removed),
+  /// computed in length-sorted batches as
+  /// ``embed(_:pairs:pooling:normalize:maxLength:batchSize:maxBatchTokens:)`` is.
   ///
-  /// - Returns: texts.count arrays of Tᵢ × H values.
+  /// - Returns: texts.count arrays of Tᵢ × H values, in input order.
   public func hiddenStates(
-    _ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil, batchSize: Int = 32
+    _ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil, batchSize: Int = 32,
+    maxBatchTokens: Int? = nil
   ) -> [[[Float]]] {
-    chunks(texts.count, batchSize).flatMap { range -> [[[Float]]] in
-      let (batch, output) = run(
-        Array(texts[range]), pairs: pairs.map { Array($0[range]) }, maxLength: maxLength)
+    var statistics = BatchingStatistics()
+    return hiddenStates(
+      texts, pairs: pairs, maxLength: maxLength, batchSize: batchSize,
+      maxBatchTokens: maxBatchTokens, statistics: &statistics)
+  }
+
+  /// ``hiddenStates(_:pairs:maxLength:batchSize:maxBatchTokens:)``, adding the
+  /// batches it ran, and their padding, to `statistics`.
+  public func hiddenStates(
+    _ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil, batchSize: Int = 32,
+    maxBatchTokens: Int? = nil, statistics: inout BatchingStatistics
+  ) -> [[[Float]]] {
+    runSorted(
+      texts, pairs: pairs, maxLength: maxLength,
+      batching: Batching(maxSequences: batchSize, maxTokens: maxBatchTokens),
+      statistics: &statistics
+    ) { batch, output in
       let hidden = output.lastHiddenState  // [B, T, H]
       let (t, h) = (batch.sequenceLength, hidden.shape[2])
       return hidden.withUnsafeBufferPointer { values in
@@ -264,9 +324,5 @@ public struct BertPipeline {
     case .none:
       ensureFailure("pooling .none gives one vector per token")
     }
-  }
-
-  private func chunks(_ count: Int, _ size: Int) -> [Range<Int>] {
-    stride(from: 0, to: count, by: max(size, 1)).map { $0..<min(count, $0 + max(size, 1)) }
   }
 }
