@@ -40,6 +40,8 @@ struct Evaluate: ParsableCommand {
   @Option(help: "The task, only for a model whose directory does not name it (a base BertModel).")
   var task: TaskName?
 
+  @OptionGroup var batching: BatchingOptions
+
   @Option(help: "Sequences per forward pass.") var batchSize = 64
 
   func validate() throws {
@@ -74,7 +76,8 @@ struct Evaluate: ParsableCommand {
       }
       reportRead(report)
       let started = Date()
-      let scores = try model.score(examples, source: data, batchSize: batchSize)
+      let scores = try model.score(
+        examples, source: data, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
       let seconds = Date().timeIntervalSince(started)
       var members: [(String, JSONOut)] = [
         ("task", .string(model.task.rawValue)),

@@ -67,7 +67,10 @@ struct FineTunedModel {
   }
 
   /// Scores labelled examples.
-  func score(_ examples: TaskExamples, source: String, batchSize: Int) throws -> EvaluationReport {
-    try head.score(examples, source: source, batchSize: batchSize)
+  func score(_ examples: TaskExamples, source: String, batchSize: Int, maxBatchTokens: Int?)
+    throws -> EvaluationReport
+  {
+    try head.score(
+      examples, source: source, batchSize: batchSize, maxBatchTokens: maxBatchTokens)
   }
 }

@@ -48,6 +48,8 @@ struct Predict: ParsableCommand {
   @Option(help: "The task, only for a model whose directory does not name it (a base BertModel).")
   var task: TaskName?
 
+  @OptionGroup var batching: BatchingOptions
+
   @Option(help: "Sequences per forward pass.") var batchSize = 32
 
   func validate() throws {
@@ -63,7 +65,8 @@ struct Predict: ParsableCommand {
         directory: directory, displayPath: displayPath, requested: task)
       try model.head.predict(
         PredictionInput(
-          path: input, batchSize: batchSize, tsvQuoting: dataOptions.tsvQuoting,
+          path: input, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens,
+          tsvQuoting: dataOptions.tsvQuoting,
           pairsFromInput: model.pairsFromInput, lines: readInput(example:), report: reportRead,
           write: write))
     }

@@ -48,4 +48,45 @@ import Testing
     #expect(run.status != 0)
     #expect(run.stderr.contains("--max-batch-tokens must be at least 1, got 0"), "\(run.stderr)")
   }
+
+  /// Every task's evaluate and predict give the same metrics and the same
+  /// outputs, in the same order, whether each sequence runs alone (a budget of
+  /// one token) or in sorted batches.
+  @Test(arguments: [
+    ("classification", "sentiment-train.csv", "sentiment-dev.tsv"),
+    ("tagging", "tags-train.conll", "tags-dev.jsonl"),
+    ("qa", "squad-train.json", "squad-dev.json"),
+  ])
+  func evaluateAndPredictDoNotDependOnTheBatches(
+    _ task: String, _ train: String, _ data: String
+  ) throws {
+    let (run, output) = try CLITests.finetune(task, train: train)
+    defer { try? FileManager.default.removeItem(at: output) }
+    try #require(run.status == 0, "\(run.stderr)")
+    func outputs(_ command: String, _ extra: [String]) throws -> String {
+      let option = command == "evaluate" ? "--data" : "--input"
+      let result = try H.run(
+        [command, "--model", output.path, option, H.data(data), "--batch-size", "3"] + extra)
+      #expect(result.status == 0, "\(command) \(extra): \(result.stderr)")
+      return result.stdout
+    }
+    for command in ["evaluate", "predict"] {
+      let batched = try outputs(command, [])
+      let alone = try outputs(command, ["--max-batch-tokens", "1"])
+      if command == "evaluate" {
+        let metrics = { (text: String) -> [String: Double] in
+          let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+          return object?["metrics"] as? [String: Double] ?? [:]
+        }
+        let (a, b) = (metrics(batched), metrics(alone))
+        #expect(!a.isEmpty && Set(a.keys) == Set(b.keys), "\(task): \(batched)")
+        for (key, value) in a {
+          #expect(
+            abs(value - (b[key] ?? .nan)) < 1e-9, "\(task) \(key): \(value) vs \(b[key] ?? .nan)")
+        }
+      } else {
+        #expect(!batched.isEmpty && batched == alone, "\(task) predict:\n\(batched)\n\(alone)")
+      }
+    }
+  }
 }

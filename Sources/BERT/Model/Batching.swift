@@ -45,6 +45,23 @@ public struct Batching: Sendable, Equatable {
     if !current.isEmpty { batches.append(current) }
     return batches
   }
+
+  /// Runs `body` on every batch of ``batches(lengths:)`` and returns its
+  /// results in input order. `body` gets a batch's indices and returns one
+  /// result per index, in that order.
+  public func map<Result>(lengths: [Int], _ body: ([Int]) throws -> [Result]) rethrows
+    -> [Result]
+  {
+    var results = [Result?](repeating: nil, count: lengths.count)
+    for rows in batches(lengths: lengths) {
+      let values = try body(rows)
+      ensure(
+        values.count == rows.count,
+        "Batching.map: \(values.count) results for a batch of \(rows.count)")
+      for (row, value) in zip(rows, values) { results[row] = value }
+    }
+    return results.map { $0! }
+  }
 }
 
 /// Tokens that inference computed, and how many of them were padding.

@@ -167,14 +167,12 @@ public struct BertPipeline {
     _ transform: (TextBatch, BertModelOutput) -> [Result]
   ) -> [Result] {
     let encodings = encode(texts, pairs: pairs, maxLength: maxLength)
-    var results = [Result?](repeating: nil, count: texts.count)
-    for rows in batching.batches(lengths: encodings.map(\.inputIDs.count)) {
+    return batching.map(lengths: encodings.map(\.inputIDs.count)) { rows in
       let batch = TextBatch(
         encodings: rows.map { encodings[$0] }, paddingID: tokenizer.paddingTokenID)
       statistics.record(lengths: batch.lengths)
-      for (row, result) in zip(rows, transform(batch, model(batch))) { results[row] = result }
+      return transform(batch, model(batch))
     }
-    return results.map { $0! }
   }
 
   /// One vector per text, computed in length-sorted batches of at most

@@ -116,8 +116,3 @@ enum ModelDirectoryWriter {
     try configData.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
   }
 }
-
-/// Evaluates a model on batches of `batchSize` items without recording gradients.
-func batchRanges(_ count: Int, _ size: Int) -> [Range<Int>] {
-  stride(from: 0, to: count, by: max(size, 1)).map { $0..<min(count, $0 + max(size, 1)) }
-}

@@ -8,8 +8,10 @@ import Foundation
 public struct PredictionInput {
   /// The input file (`--input`), or nil for stdin.
   public var path: String?
-  /// Sequences per forward pass.
+  /// Sequences per forward pass, at most.
   public var batchSize: Int
+  /// Padded tokens per forward pass, at most; nil for no budget (see ``Batching``).
+  public var maxBatchTokens: Int?
   /// How a `.tsv` input reads double quotes.
   public var tsvQuoting: TSVQuoting
   /// Whether the input decides if a text model reads pairs (a directory saved
@@ -24,12 +26,14 @@ public struct PredictionInput {
   public var write: ([String]) -> Void
 
   public init(
-    path: String?, batchSize: Int, tsvQuoting: TSVQuoting, pairsFromInput: Bool,
+    path: String?, batchSize: Int, maxBatchTokens: Int? = nil, tsvQuoting: TSVQuoting,
+    pairsFromInput: Bool,
     lines: @escaping (String) throws -> TextLines, report: @escaping (ReadReport) -> Void,
     write: @escaping ([String]) -> Void
   ) {
     self.path = path
     self.batchSize = batchSize
+    self.maxBatchTokens = maxBatchTokens
     self.tsvQuoting = tsvQuoting
     self.pairsFromInput = pairsFromInput
     self.lines = lines

@@ -79,9 +79,9 @@ public final class QuestionAnsweringTask: FineTuningTask {
 
   /// The n-best answers of each example, best first (an empty answer when no
   /// span qualifies).
-  public func predict(_ examples: [QAExample], batchSize: Int = 32, nBest: Int = 20) throws
-    -> [[QAAnswer]]
-  {
+  public func predict(
+    _ examples: [QAExample], batchSize: Int = 32, maxBatchTokens: Int? = nil, nBest: Int = 20
+  ) throws -> [[QAAnswer]] {
     var windows: [QAWindow] = []
     var encodings: [Encoding] = []
     for (index, example) in examples.enumerated() {
@@ -92,20 +92,25 @@ public final class QuestionAnsweringTask: FineTuningTask {
         encodings.append(encoding)
       }
     }
-    var startLogits: [[Float]] = []
-    var endLogits: [[Float]] = []
-    for range in batchRanges(encodings.count, batchSize) {
-      let slice = Array(encodings[range])
-      let batch = TextBatch(encodings: slice, paddingID: tokenizer.paddingTokenID)
+    // Every window's start and end logits over its real tokens, in window order.
+    let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
+    let logits = batching.map(lengths: encodings.map(\.inputIDs.count)) {
+      rows -> [(start: [Float], end: [Float])] in
+      let batch = TextBatch(
+        encodings: rows.map { encodings[$0] }, paddingID: tokenizer.paddingTokenID)
       var context = ForwardContext.inference
       let (start, end) = withoutGradients { model(batch, context: &context) }  // [B, T] each
       let t = batch.sequenceLength
-      for (row, encoding) in slice.enumerated() {
-        let n = encoding.inputIDs.count
-        startLogits.append(Array(start.scalars[(row * t)..<(row * t + n)]))
-        endLogits.append(Array(end.scalars[(row * t)..<(row * t + n)]))
+      return rows.enumerated().map { row, index in
+        let n = encodings[index].inputIDs.count
+        return (
+          Array(start.scalars[(row * t)..<(row * t + n)]),
+          Array(end.scalars[(row * t)..<(row * t + n)])
+        )
       }
     }
+    let startLogits = logits.map(\.start)
+    let endLogits = logits.map(\.end)
     return try SpanDecoder.decodeAll(
       passages: examples.map(\.context), windows: windows, startLogits: startLogits,
       endLogits: endLogits, nBest: nBest, maxAnswerLength: maxAnswerLength)
@@ -117,8 +122,11 @@ public final class QuestionAnsweringTask: FineTuningTask {
   }
 
   /// SQuAD v1.1 exact match and F1 (0–100), with the official normalisation.
-  public func score(_ examples: [QAExample], batchSize: Int = 32) throws -> EvaluationReport {
-    let answers = try predict(examples, batchSize: batchSize, nBest: 20)
+  public func score(
+    _ examples: [QAExample], batchSize: Int = 32, maxBatchTokens: Int? = nil
+  ) throws -> EvaluationReport {
+    let answers = try predict(
+      examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens, nBest: 20)
     var predictions: [String: String] = [:]
     for (example, best) in zip(examples, answers) {
       predictions[example.id] = best.first?.text ?? ""
@@ -208,13 +216,13 @@ extension QuestionAnsweringTask: FineTunedApplication {
   public var fineTunedTask: FineTunedTask? { .questionAnswering(self) }
   public var taskKind: TaskKind { .qa }
 
-  public func score(_ examples: TaskExamples, source: String, batchSize: Int) throws
-    -> EvaluationReport
-  {
+  public func score(
+    _ examples: TaskExamples, source: String, batchSize: Int, maxBatchTokens: Int?
+  ) throws -> EvaluationReport {
     guard case .questions(let examples) = examples else {
       throw FineTunedTaskError.dataMismatch(task: taskKind.rawValue)
     }
-    return try score(examples, batchSize: batchSize)
+    return try score(examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens)
   }
 
   /// Reads JSON Lines `{"id","question","context"}` (id optional) or a SQuAD
@@ -250,7 +258,8 @@ extension QuestionAnsweringTask: FineTunedApplication {
     }
     for range in PredictionInput.chunks(examples.count, 256) {
       let slice = Array(examples[range])
-      let answers = try predict(slice, batchSize: input.batchSize, nBest: 20)
+      let answers = try predict(
+        slice, batchSize: input.batchSize, maxBatchTokens: input.maxBatchTokens, nBest: 20)
       input.write(
         zip(slice, answers).map { example, nBest in
           let best = nBest.first ?? .empty

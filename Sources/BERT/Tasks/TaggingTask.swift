@@ -98,34 +98,34 @@ public final class TaggingTask: FineTuningTask {
   /// The predicted tag of every word, and how many words got no prediction
   /// (cut by the maximum length, or empty after cleaning): those get the most
   /// common training tag `O` if it exists, else the first tag.
-  public func predict(_ sentences: [[String]], batchSize: Int = 64) -> (
-    tags: [[String]], unpredicted: Int
-  ) {
+  public func predict(
+    _ sentences: [[String]], batchSize: Int = 64, maxBatchTokens: Int? = nil
+  ) -> (tags: [[String]], unpredicted: Int) {
     let fallback = labels.id(for: "O") ?? 0
-    var unpredicted = 0
-    var result: [[String]] = []
-    for range in batchRanges(sentences.count, batchSize) {
-      let encodings = sentences[range].map {
-        WordAlignedEncoding(words: $0, tokenizer: tokenizer, maxLength: maxLength)
-      }
-      let batch = makeBatch(encodings)
+    let encodings = sentences.map {
+      WordAlignedEncoding(words: $0, tokenizer: tokenizer, maxLength: maxLength)
+    }
+    let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
+    // Each sentence's tag ids, nil for words without a prediction.
+    let predicted = batching.map(lengths: encodings.map(\.inputIDs.count)) { rows -> [[Int?]] in
+      let batch = makeBatch(rows.map { encodings[$0] })
       var context = ForwardContext.inference
       let logits = withoutGradients { model(batch, context: &context) }  // [B, T, C]
       let (t, c) = (batch.sequenceLength, logits.shape[2])
-      logits.withUnsafeBufferPointer { values in
-        for (row, encoding) in encodings.enumerated() {
-          var tags = [Int?](repeating: nil, count: sentences[range.lowerBound + row].count)
-          for (position, word) in encoding.wordIndices.enumerated() {
+      return logits.withUnsafeBufferPointer { values in
+        rows.enumerated().map { row, index in
+          var tags = [Int?](repeating: nil, count: sentences[index].count)
+          for (position, word) in encodings[index].wordIndices.enumerated() {
             guard let word, tags[word] == nil else { continue }
             let scores = values[((row * t + position) * c)..<((row * t + position + 1) * c)]
             tags[word] = scores.indices.max { scores[$0] < scores[$1] }! - (row * t + position) * c
           }
-          unpredicted += tags.filter { $0 == nil }.count
-          result.append(tags.map { labels.label(for: $0 ?? fallback) })
+          return tags
         }
       }
     }
-    return (result, unpredicted)
+    let unpredicted = predicted.reduce(0) { $0 + $1.filter { $0 == nil }.count }
+    return (predicted.map { $0.map { labels.label(for: $0 ?? fallback) } }, unpredicted)
   }
 
   public func evaluate(batchSize: Int) throws -> EvaluationReport? {
@@ -142,7 +142,10 @@ public final class TaggingTask: FineTuningTask {
   ///
   /// - Throws: `DatasetError.lengthMismatch` naming `source` and the line
   ///   when a sentence has more or fewer tags than tokens.
-  public func score(_ sentences: [TaggedSentence], source: String, batchSize: Int = 64) throws
+  public func score(
+    _ sentences: [TaggedSentence], source: String, batchSize: Int = 64,
+    maxBatchTokens: Int? = nil
+  ) throws
     -> EvaluationReport
   {
     for sentence in sentences where sentence.tags.count != sentence.tokens.count {
@@ -150,7 +153,8 @@ public final class TaggingTask: FineTuningTask {
         file: source, line: sentence.line, tokens: sentence.tokens.count,
         tags: sentence.tags.count)
     }
-    let (predicted, unpredicted) = predict(sentences.map(\.tokens), batchSize: batchSize)
+    let (predicted, unpredicted) = predict(
+      sentences.map(\.tokens), batchSize: batchSize, maxBatchTokens: maxBatchTokens)
     let scores = Metrics.tagging(predictions: predicted, labels: sentences.map(\.tags))
     var metrics = ["token_accuracy": scores.tokenAccuracy]
     if let entities = scores.entities {
@@ -244,13 +248,14 @@ extension TaggingTask: FineTunedApplication {
   public var fineTunedTask: FineTunedTask? { .tagging(self) }
   public var taskKind: TaskKind { .tagging }
 
-  public func score(_ examples: TaskExamples, source: String, batchSize: Int) throws
-    -> EvaluationReport
-  {
+  public func score(
+    _ examples: TaskExamples, source: String, batchSize: Int, maxBatchTokens: Int?
+  ) throws -> EvaluationReport {
     guard case .tagged(let sentences) = examples else {
       throw FineTunedTaskError.dataMismatch(task: taskKind.rawValue)
     }
-    return try score(sentences, source: source, batchSize: batchSize)
+    return try score(
+      sentences, source: source, batchSize: batchSize, maxBatchTokens: maxBatchTokens)
   }
 
   /// Reads one sentence per line (tokens split by white space), JSON Lines
@@ -275,7 +280,8 @@ extension TaggingTask: FineTunedApplication {
     }
     for range in PredictionInput.chunks(sentences.count, 1024) {
       let slice = Array(sentences[range])
-      let (tags, _) = predict(slice, batchSize: input.batchSize)
+      let (tags, _) = predict(
+        slice, batchSize: input.batchSize, maxBatchTokens: input.maxBatchTokens)
       input.write(
         zip(slice, tags).map { tokens, tags in
           OrderedJSON.object([("tokens", .strings(tokens)), ("tags", .strings(tags))]).compact

@@ -159,10 +159,13 @@ public protocol FineTunedApplication: AnyObject {
   /// The same model reading text pairs or single texts, where the task can
   /// read either (see ``TextClassificationTask/readingPairs(_:)``); else itself.
   func reading(pairs: Bool) -> any FineTunedApplication
-  /// Scores labelled examples read by the task's definition.
+  /// Scores labelled examples read by the task's definition, in length-sorted
+  /// batches of at most `batchSize` sequences and `maxBatchTokens` padded
+  /// tokens (nil: no token budget; see ``Batching``).
   ///
   /// - Throws: ``FineTunedTaskError/dataMismatch(task:)`` for another task's data.
-  func score(_ examples: TaskExamples, source: String, batchSize: Int) throws -> EvaluationReport
+  func score(_ examples: TaskExamples, source: String, batchSize: Int, maxBatchTokens: Int?)
+    throws -> EvaluationReport
   /// Reads `input`'s inputs and writes one JSON object per input through `input.write`.
   func predict(_ input: PredictionInput) throws
 }

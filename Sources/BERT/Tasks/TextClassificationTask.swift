@@ -125,27 +125,34 @@ public final class TextClassificationTask: FineTuningTask {
       : sequenceClassificationLoss(logits: logits, labels: features.map { trainLabels[$0] })
   }
 
-  /// Logits for examples, without dropout or autograd: [N, C] as rows.
-  public func logits(_ examples: [TextExample], batchSize: Int = 64) -> [[Float]] {
-    batchRanges(examples.count, batchSize).flatMap { range -> [[Float]] in
-      let slice = Array(examples[range])
-      let encodings = tokenizer.encodeBatch(
-        slice.map(\.text), pairs: kind.isPair ? slice.map { $0.pair ?? "" } : nil,
-        maxLength: maxLength)
-      let batch = TextBatch(encodings: encodings, paddingID: tokenizer.paddingTokenID)
+  /// Logits for examples, without dropout or autograd: [N, C] as rows, in
+  /// input order. The examples run in length-sorted batches of at most
+  /// `batchSize` sequences and `maxBatchTokens` padded tokens (see ``Batching``).
+  public func logits(_ examples: [TextExample], batchSize: Int = 64, maxBatchTokens: Int? = nil)
+    -> [[Float]]
+  {
+    let encodings = tokenizer.encodeBatch(
+      examples.map(\.text), pairs: kind.isPair ? examples.map { $0.pair ?? "" } : nil,
+      maxLength: maxLength)
+    let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
+    return batching.map(lengths: encodings.map(\.inputIDs.count)) { rows -> [[Float]] in
+      let batch = TextBatch(
+        encodings: rows.map { encodings[$0] }, paddingID: tokenizer.paddingTokenID)
       var context = ForwardContext.inference
       let logits = withoutGradients { model(batch, context: &context) }  // [B, C]
       let c = logits.shape[1]
       return logits.withUnsafeBufferPointer { v in
-        (0..<slice.count).map { Array(v[($0 * c)..<(($0 + 1) * c)]) }
+        rows.indices.map { Array(v[($0 * c)..<(($0 + 1) * c)]) }
       }
     }
   }
 
   /// Predictions: for classification the label and every label's probability;
   /// for regression the score.
-  public func predict(_ examples: [TextExample], batchSize: Int = 64) -> [TextPrediction] {
-    logits(examples, batchSize: batchSize).map { row in
+  public func predict(
+    _ examples: [TextExample], batchSize: Int = 64, maxBatchTokens: Int? = nil
+  ) -> [TextPrediction] {
+    logits(examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens).map { row in
       guard let labels else { return TextPrediction(label: nil, probabilities: nil, score: row[0]) }
       let peak = row.max() ?? 0
       let exps = row.map { Foundation.exp(Double($0 - peak)) }
@@ -174,9 +181,9 @@ public final class TextClassificationTask: FineTuningTask {
   ///
   /// - Throws: `DatasetError.missingValue` naming `source` and the line of an
   ///   example without a label (classification) or score (regression).
-  public func score(_ examples: [TextExample], source: String, batchSize: Int = 64) throws
-    -> EvaluationReport
-  {
+  public func score(
+    _ examples: [TextExample], source: String, batchSize: Int = 64, maxBatchTokens: Int? = nil
+  ) throws -> EvaluationReport {
     if let labels {
       let gold = try examples.map { example -> String in
         guard let label = example.label else {
@@ -184,7 +191,9 @@ public final class TextClassificationTask: FineTuningTask {
         }
         return label
       }
-      let predicted = predict(examples, batchSize: batchSize).map { $0.label! }
+      let predicted = predict(examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens).map {
+        $0.label!
+      }
       return EvaluationReport(
         primaryMetric: Definition.classificationMetrics[0],
         metrics: [
@@ -193,7 +202,7 @@ public final class TextClassificationTask: FineTuningTask {
           "mcc": Metrics.matthewsCorrelation(predictions: predicted, labels: gold),
         ], exampleCount: examples.count, unseenLabels: labels.unknownLabelCounts(in: examples))
     }
-    let predictions = predict(examples, batchSize: batchSize)
+    let predictions = predict(examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens)
     let gold = try examples.map { example -> Float in
       guard let target = example.target else {
         throw DatasetError.missingValue(file: source, line: example.line, field: "score")
@@ -338,13 +347,14 @@ extension TextClassificationTask: FineTunedApplication {
 
   public func reading(pairs: Bool) -> any FineTunedApplication { readingPairs(pairs) }
 
-  public func score(_ examples: TaskExamples, source: String, batchSize: Int) throws
-    -> EvaluationReport
-  {
+  public func score(
+    _ examples: TaskExamples, source: String, batchSize: Int, maxBatchTokens: Int?
+  ) throws -> EvaluationReport {
     guard case .text(let examples) = examples else {
       throw FineTunedTaskError.dataMismatch(task: kind.rawValue)
     }
-    return try score(examples, source: source, batchSize: batchSize)
+    return try score(
+      examples, source: source, batchSize: batchSize, maxBatchTokens: maxBatchTokens)
   }
 
   /// Reads one text (or pair) per line, JSON Lines `{"text"}` /
@@ -401,7 +411,10 @@ extension TextClassificationTask: FineTunedApplication {
     let task = readingPairs(pairs)
     for range in PredictionInput.chunks(examples.count, 1024) {
       input.write(
-        task.predict(Array(examples[range]), batchSize: input.batchSize).map {
+        task.predict(
+          Array(examples[range]), batchSize: input.batchSize,
+          maxBatchTokens: input.maxBatchTokens
+        ).map {
           Self.json($0).compact
         })
     }
