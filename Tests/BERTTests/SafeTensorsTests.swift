@@ -688,3 +688,50 @@ private func bytes(_ patterns: [UInt16]) -> [UInt8] {
     }
   }
 }
+
+// MARK: - 8-bit integers (quantized weights)
+
+extension SafeTensorsTests {
+  /// An I8 entry is written as the format lays it out, worked out by hand: the
+  /// header `{"q":{"dtype":"I8","shape":[2,2],"data_offsets":[0,4]}}` (55
+  /// bytes) padded with spaces to 56, then the four bytes in two's complement.
+  @Test func int8EntriesAreWrittenAndReadBackExactly() throws {
+    let scratch = try ScratchDirectory()
+    let url = scratch.file("q.safetensors")
+    try SafeTensors.write(entries: [("q", .int8([1, -1, 127, -128], shape: [2, 2]))], to: url)
+    let bytes = [UInt8](try Data(contentsOf: url))
+    let header = #"{"q":{"dtype":"I8","shape":[2,2],"data_offsets":[0,4]}}"#
+    let padded = Array(header.utf8) + Array(repeating: UInt8(ascii: " "), count: 56 - 55)
+    #expect(Array(bytes[0..<8]) == [56, 0, 0, 0, 0, 0, 0, 0])
+    #expect(Array(bytes[8..<64]) == padded)
+    #expect(Array(bytes[64...]) == [0x01, 0xFF, 0x7F, 0x80])
+
+    let file = try SafeTensorsFile(contentsOf: url)
+    #expect(try file.int8Values(named: "q") == [1, -1, 127, -128])
+    #expect(try file.integers(named: "q") == [1, -1, 127, -128])
+    let notFloat = #expect(throws: SafeTensorsError.self) { try file.tensor(named: "q") }
+    #expect(notFloat?.reason == .unsupportedConversion(dtype: .i8, to: "Float32"))
+
+    // Beside F32 tensors (written first, as the reference writer orders by
+    // alignment), an empty I8 tensor included.
+    let mixed = scratch.file("mixed.safetensors")
+    try SafeTensors.write(
+      entries: [
+        ("w", .int8([-3, 0, 5], shape: [3, 1])),
+        ("scale", .float32(Tensor(shape: [3], scalars: [0.5, 0.25, 2]))),
+        ("none", .int8([], shape: [0, 4])),
+      ], to: mixed)
+    let reread = try SafeTensorsFile(contentsOf: mixed)
+    #expect(try reread.int8Values(named: "w") == [-3, 0, 5])
+    #expect(try reread.int8Values(named: "none") == [])
+    #expect(try reread.tensor(named: "scale").scalars == [0.5, 0.25, 2])
+    let wrongType = #expect(throws: SafeTensorsError.self) {
+      try reread.int8Values(named: "scale")
+    }
+    #expect(wrongType?.reason == .unsupportedConversion(dtype: .f32, to: "Int8"))
+    let mismatch = #expect(throws: SafeTensorsError.self) {
+      try SafeTensors.write(entries: [("w", .int8([1, 2, 3], shape: [2, 2]))], to: mixed)
+    }
+    #expect(mismatch?.reason == .shapeMismatch(shape: [2, 2], valueCount: 3))
+  }
+}

@@ -25,24 +25,38 @@ import Foundation
 #endif
 
 extension SafeTensors {
-  /// A tensor to write: Float32 values, or 64-bit integers such as `embeddings.position_ids`.
+  /// A tensor to write: Float32 values, 64-bit integers such as
+  /// `embeddings.position_ids`, or the 8-bit integers of a quantized weight.
   public enum Entry: Sendable {
     /// Written as F32 with the tensor's shape.
     case float32(Tensor)
     /// Written as I64; `values` in row-major order must fill `shape`.
     case int64([Int], shape: [Int])
+    /// Written as I8; `values` in row-major order must fill `shape`.
+    case int8([Int8], shape: [Int])
 
     var dtype: DType {
       switch self {
       case .float32: return .f32
       case .int64: return .i64
+      case .int8: return .i8
       }
     }
 
     var shape: [Int] {
       switch self {
       case .float32(let tensor): return tensor.shape
-      case .int64(_, let shape): return shape
+      case .int64(_, let shape), .int8(_, let shape): return shape
+      }
+    }
+
+    /// The number of values an integer entry holds; nil for a tensor, whose
+    /// shape always fits.
+    var integerCount: Int? {
+      switch self {
+      case .float32: return nil
+      case .int64(let values, _): return values.count
+      case .int8(let values, _): return values.count
       }
     }
   }
@@ -101,10 +115,11 @@ extension SafeTensors {
       guard seen.insert(Array(name.utf8)).inserted else {
         throw fail(.duplicateTensorName, tensor: name)
       }
-      if case .int64(let values, let shape) = entry {
+      if let valueCount = entry.integerCount {
+        let shape = entry.shape
         guard shape.allSatisfy({ $0 >= 0 }),
-          case .bytes(_, let count) = DType.i64.byteCount(shape: shape), count == values.count
-        else { throw fail(.shapeMismatch(shape: shape, valueCount: values.count), tensor: name) }
+          case .bytes(_, let count) = entry.dtype.byteCount(shape: shape), count == valueCount
+        else { throw fail(.shapeMismatch(shape: shape, valueCount: valueCount), tensor: name) }
       }
     }
 
@@ -188,6 +203,8 @@ extension SafeTensors {
         case .int64(let values, _):
           let words = values.map { Int64($0).littleEndian }
           code = words.withUnsafeBytes { writeAll($0, to: descriptor) }
+        case .int8(let values, _):
+          code = values.withUnsafeBytes { writeAll($0, to: descriptor) }
         }
         guard code == 0 else {
           throw systemFailure("writing tensor \"\(name)\" to \(temporaryPath)", code: code)

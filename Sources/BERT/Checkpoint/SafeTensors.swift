@@ -149,6 +149,28 @@ public struct SafeTensorsFile: Sendable {
     return result
   }
 
+  /// The I8 tensor `name`'s values, in row-major order; its shape is
+  /// `info(for: name)!.shape`. A quantized weight is read this way, without
+  /// passing through Float32.
+  /// - Throws: `SafeTensorsError` if there is no such tensor or its dtype is not I8.
+  public func int8Values(named name: String) throws(SafeTensorsError) -> [Int8] {
+    let info = try lookUp(name)
+    guard info.dtype == .i8 else {
+      throw SafeTensorsError(
+        path: url.path, tensor: name, reason: .unsupportedConversion(dtype: info.dtype, to: "Int8"))
+    }
+    guard info.elementCount > 0 else { return [] }
+    let source = mapping.base! + dataStart + info.dataOffsets.lowerBound
+    let values = [Int8](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
+      UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+        from: source, byteCount: info.elementCount)
+      count = info.elementCount
+    }
+    mapping.releasePages(
+      dataStart + info.dataOffsets.lowerBound, dataStart + info.dataOffsets.upperBound)
+    return values
+  }
+
   /// The integer tensor `name` (I8, I16, I32, I64, U8, U16, U32 or U64) as `Int`s,
   /// in row-major order; its shape is `info(for: name)!.shape`.
   /// - Throws: `SafeTensorsError` if there is no such tensor, its dtype is not an
