@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import BERT
+import BERTAssets
 import Foundation
 
 struct Demo: ParsableCommand {

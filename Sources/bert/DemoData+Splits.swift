@@ -2,6 +2,7 @@
 // and the trivial baselines each task must beat.
 
 import BERT
+import BERTAssets
 import Foundation
 
 /// The training and evaluation examples of one demo task.
