@@ -79,9 +79,9 @@ public final class QuestionAnsweringTask: FineTuningTask {
 
   /// The n-best answers of each example, best first (an empty answer when no
   /// span qualifies).
-  public func predict(_ examples: [QAExample], batchSize: Int = 32, nBest: Int = 20) throws
-    -> [[QAAnswer]]
-  {
+  public func predict(
+    _ examples: [QAExample], batchSize: Int = 32, nBest: Int = SpanDecoder.defaultNBest
+  ) throws -> [[QAAnswer]] {
     var windows: [QAWindow] = []
     var encodings: [Encoding] = []
     for (index, example) in examples.enumerated() {
@@ -118,7 +118,7 @@ public final class QuestionAnsweringTask: FineTuningTask {
 
   /// SQuAD v1.1 exact match and F1 (0–100), with the official normalisation.
   public func score(_ examples: [QAExample], batchSize: Int = 32) throws -> EvaluationReport {
-    let answers = try predict(examples, batchSize: batchSize, nBest: 20)
+    let answers = try predict(examples, batchSize: batchSize, nBest: SpanDecoder.defaultNBest)
     var predictions: [String: String] = [:]
     for (example, best) in zip(examples, answers) {
       predictions[example.id] = best.first?.text ?? ""
@@ -250,7 +250,7 @@ extension QuestionAnsweringTask: FineTunedApplication {
     }
     for range in PredictionInput.chunks(examples.count, 256) {
       let slice = Array(examples[range])
-      let answers = try predict(slice, batchSize: input.batchSize, nBest: 20)
+      let answers = try predict(slice, batchSize: input.batchSize, nBest: SpanDecoder.defaultNBest)
       input.write(
         zip(slice, answers).map { example, nBest in
           let best = nBest.first ?? .empty
