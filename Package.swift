@@ -19,6 +19,7 @@ let package = Package(
   products: [
     .library(name: "BERT", targets: ["BERT"]),
     .library(name: "Tensors", targets: ["Tensors"]),
+    .library(name: "BERTAssets", targets: ["BERTAssets"]),
     .executable(name: "bert", targets: ["bert"]),
     .executable(name: "bert-bench", targets: ["BertBench"]),
   ],
@@ -42,11 +43,14 @@ let package = Package(
       name: "BERT",
       dependencies: ["Tensors", .product(name: "Logging", package: "swift-log")],
       swiftSettings: kernelFlags),
+    .target(name: "BERTAssets", dependencies: ["BERT"], exclude: ["README.md"]),
 
     // MARK: - Executables
     .executableTarget(
       name: "bert",
-      dependencies: ["BERT", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: [
+        "BERT", "BERTAssets", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       exclude: ["README.md"]),
     .executableTarget(
       name: "BertBench",
@@ -54,6 +58,7 @@ let package = Package(
         "BERT", "Tensors", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Benchmarks/BertBench",
+      exclude: ["README.md"],
       swiftSettings: kernelFlags),
 
     // MARK: - Implementation details
@@ -69,8 +74,9 @@ let package = Package(
     .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
     .testTarget(
       name: "BERTTests",
-      dependencies: ["BERT", "Tensors", "TestSupport"],
+      dependencies: ["BERT", "BERTAssets", "Tensors", "TestSupport"],
       resources: [.copy("Fixtures")]),
+    .testTarget(name: "BERTAssetsTests", dependencies: ["BERTAssets", "BERT"]),
   ],
   swiftLanguageModes: [.v5]
 )

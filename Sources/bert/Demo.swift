@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import BERT
+import BERTAssets
 import Foundation
 
 struct Demo: ParsableCommand {
@@ -210,11 +211,10 @@ struct Demo: ParsableCommand {
           DemoBaseline.perWordTagAccuracy(train: data.train.sentences, eval: data.eval.sentences)
         ))
     }
-    var features = task.trainingFeatureCount
-    if let qa = task as? QuestionAnsweringTask { features = qa.trainingFeatureCount }
     let result = DemoTaskResult(
       plan: plan, trainCount: data.train.count, evalCount: data.eval.count,
-      trainFeatures: features, metrics: metrics, score: metrics[plan.metric] ?? .nan,
+      trainFeatures: task.trainingFeatureCount, metrics: metrics,
+      score: metrics[plan.metric] ?? .nan,
       baseline: baseline, extraBaselines: extra, trainingSeconds: training.trainingSeconds,
       evaluationSeconds: evaluationSeconds, trainingCPUSeconds: trainingCPUSeconds,
       measuredExamplesPerSecond: examplesPerSecond,
@@ -252,17 +252,11 @@ struct Demo: ParsableCommand {
     throws -> [String: Double]
   {
     let source = "\(plan.task.rawValue) eval split"
-    let report: EvaluationReport
-    switch (task, eval) {
-    case (let task as TextClassificationTask, .text(let examples)):
-      report = try task.score(examples, source: source)
-    case (let task as TaggingTask, .tagged(let sentences)):
-      report = try task.score(sentences, source: source)
-    case (let task as QuestionAnsweringTask, .questions(let examples)):
-      report = try task.score(examples)
-    default:
-      throw CLIError("internal: the \(plan.task.rawValue) task got data of another kind")
+    guard let application = task as? any FineTunedApplication else {
+      throw CLIError("internal: the \(plan.task.rawValue) task cannot score held-out data")
     }
+    let report = try application.score(
+      eval, source: source, batchSize: plan.evalBatchSize, maxBatchTokens: nil)
     warnUnseenLabels(
       report.unseenLabels, source: source, task: plan.task, known: "the training split")
     return report.metrics

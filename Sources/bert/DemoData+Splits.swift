@@ -2,6 +2,7 @@
 // and the trivial baselines each task must beat.
 
 import BERT
+import BERTAssets
 import Foundation
 
 /// The training and evaluation examples of one demo task.
@@ -48,7 +49,9 @@ enum DemoSplits {
         train: .tagged(prefix(split.train, plan.trainLimit)),
         eval: .tagged(prefix(split.eval, plan.evalLimit)),
         available: (split.train.count, split.eval.count), report: split.report)
-    case .qa, .regression:
+    case .regression:
+      throw CLIError("the demo has no data set for \(plan.task.rawValue)")
+    case .qa:
       let split = DemoData.squad(try squad())
       func short(_ examples: [QAExample]) -> [QAExample] {
         guard let limit = plan.maxContextWords else { return examples }

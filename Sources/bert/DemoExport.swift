@@ -21,12 +21,10 @@ enum DemoExport {
         to: folder.appendingPathComponent("train.jsonl"), options: .atomic)
       try lines(data.eval.sentences.map(tagged)).write(
         to: folder.appendingPathComponent("eval.jsonl"), options: .atomic)
-    default:
-      let isPair = plan.task.textKind?.isPair ?? false
-      try lines(data.train.texts.map { text($0, isPair: isPair) }).write(
-        to: folder.appendingPathComponent("train.jsonl"), options: .atomic)
-      try lines(data.eval.texts.map { text($0, isPair: isPair) }).write(
-        to: folder.appendingPathComponent("eval.jsonl"), options: .atomic)
+    case .classification: try texts(data, kind: .classification, to: folder)
+    case .pairClassification: try texts(data, kind: .pairClassification, to: folder)
+    case .regression: try texts(data, kind: .regression, to: folder)
+    case .pairRegression: try texts(data, kind: .pairRegression, to: folder)
     }
     try Data((settings(plan, data).pretty + "\n").utf8).write(
       to: folder.appendingPathComponent("settings.json"), options: .atomic)
@@ -73,6 +71,15 @@ enum DemoExport {
       members.append(("label_scale", .string("mean human similarity x 5 (0-5)")))
     }
     return .object(members)
+  }
+
+  /// Writes a text task's `train.jsonl` and `eval.jsonl`: `text_a`, `text_b`
+  /// and `label` for a pair task, `text` and `label` otherwise.
+  private static func texts(_ data: DemoSplitData, kind: TextTaskKind, to folder: URL) throws {
+    try lines(data.train.texts.map { text($0, isPair: kind.isPair) }).write(
+      to: folder.appendingPathComponent("train.jsonl"), options: .atomic)
+    try lines(data.eval.texts.map { text($0, isPair: kind.isPair) }).write(
+      to: folder.appendingPathComponent("eval.jsonl"), options: .atomic)
   }
 
   private static func lines(_ values: [JSONOut]) -> Data {

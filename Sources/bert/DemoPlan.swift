@@ -19,13 +19,16 @@ struct DemoTaskPlan {
   /// QA: only questions whose passage has at most this many words (quicker windows).
   var maxContextWords: Int?
   var settings: HyperParameters
+  /// Sequences (QA: windows) per forward pass when scoring the held-out split.
+  var evalBatchSize: Int
   /// The metric reported, and the name of the trivial baseline it must beat.
   var metric: String
   var baselineName: String
 
   init(
     task: TaskName, data: String, assets: [String], trainLimit: Int?, evalLimit: Int?,
-    maxContextWords: Int? = nil, settings: HyperParameters, metric: String, baselineName: String
+    maxContextWords: Int? = nil, settings: HyperParameters, evalBatchSize: Int = 64,
+    metric: String, baselineName: String
   ) {
     self.task = task
     self.data = data
@@ -34,6 +37,7 @@ struct DemoTaskPlan {
     self.evalLimit = evalLimit
     self.maxContextWords = maxContextWords
     self.settings = settings
+    self.evalBatchSize = evalBatchSize
     self.metric = metric
     self.baselineName = baselineName
   }
@@ -61,7 +65,7 @@ enum DemoPlan {
 
   static func plan(quick: Bool, seed: UInt64 = 42) -> [DemoTaskPlan] {
     func settings(
-      epochs: Int, batchSize: Int, learningRate: Float, maxLength: Int, docStride: Int = 128
+      epochs: Int, batchSize: Int, learningRate: Float, maxLength: Int, docStride: Int? = nil
     ) -> HyperParameters {
       var settings = HyperParameters()
       settings.epochs = epochs
@@ -71,7 +75,7 @@ enum DemoPlan {
       settings.weightDecay = 0.01
       settings.maxGradientNorm = 1
       settings.maxLength = maxLength
-      settings.docStride = docStride
+      settings.docStride = docStride ?? TaskDefaults.docStride(maxLength: maxLength)
       settings.seed = seed
       settings.lengthBucketing = true
       return settings
@@ -103,7 +107,7 @@ enum DemoPlan {
           trainLimit: 1000, evalLimit: 200, maxContextWords: 100,
           settings: settings(
             epochs: 2, batchSize: 8, learningRate: 1e-4, maxLength: 192, docStride: 64),
-          metric: "f1", baselineName: "fixed threshold"),
+          evalBatchSize: 32, metric: "f1", baselineName: "fixed threshold"),
       ]
     }
     return [
@@ -132,7 +136,7 @@ enum DemoPlan {
         trainLimit: 1200, evalLimit: 500, maxContextWords: 120,
         settings: settings(
           epochs: 2, batchSize: 8, learningRate: 1e-4, maxLength: 256, docStride: 64),
-        metric: "f1", baselineName: "fixed threshold"),
+        evalBatchSize: 32, metric: "f1", baselineName: "fixed threshold"),
     ]
   }
 }

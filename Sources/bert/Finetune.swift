@@ -149,12 +149,16 @@ struct Finetune: ParsableCommand {
   @Option(help: "Clip the global gradient norm to this; 0 turns clipping off.") var maxGradNorm:
     Float = 1
   @Option(help: "Forward passes per update.") var gradientAccumulation = 1
-  @Option(help: "Tokens per sequence, special tokens included (default: 128; qa: 384).")
+  @Option(
+    help: ArgumentHelp(
+      "Tokens per sequence, special tokens included (default: \(TaskDefaults.maxLength); "
+        + "qa: \(TaskDefaults.qaMaxLength))."))
   var maxLength: Int?
   @Option(
-    help:
-      "qa: context tokens shared by consecutive windows (default: 128, at most half the max length)."
-  ) var docStride: Int?
+    help: ArgumentHelp(
+      "qa: context tokens shared by consecutive windows (default: \(TaskDefaults.docStride), "
+        + "at most half the max length)."))
+  var docStride: Int?
   @Option(help: "qa: the longest answer, in tokens.") var maxAnswerLength = TaskDefaults
     .maxAnswerLength
   @Option(help: "Seeds shuffling, dropout and the new head.") var seed: UInt64 = 42

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import BERT
+import BERTAssets
 import Foundation
 
 struct Info: ParsableCommand {

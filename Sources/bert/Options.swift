@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import BERT
+import BERTAssets
 import Foundation
 
 /// `--backend` and `--threads`, taken by every subcommand.

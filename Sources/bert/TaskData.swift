@@ -9,10 +9,7 @@ import Foundation
 /// the library's registry, ``TaskKind``.
 typealias TaskName = TaskKind
 
-extension TaskKind: ExpressibleByArgument {
-  /// The library's kind for the four text tasks, nil for the others.
-  var textKind: TextTaskKind? { TextTaskKind(rawValue: rawValue) }
-}
+extension TaskKind: ExpressibleByArgument {}
 
 extension TaskExamples {
   /// Reads a data file of `task`, refusing files whose format cannot be that

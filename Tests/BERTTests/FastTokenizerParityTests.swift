@@ -1,3 +1,4 @@
+import BERTAssets
 import Foundation
 import Testing
 

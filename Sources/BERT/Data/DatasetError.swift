@@ -130,11 +130,11 @@ public struct ReadReport: Equatable, Sendable, CustomStringConvertible {
   /// Answers skipped because their text is not in the context.
   public var answersSkipped: Int { skipped[Self.answerNotFound] ?? 0 }
 
-  mutating func skip(_ reason: String, _ count: Int = 1) {
+  package mutating func skip(_ reason: String, _ count: Int = 1) {
     skipped[reason, default: 0] += count
   }
 
-  mutating func repair(_ kind: String, _ count: Int = 1) {
+  package mutating func repair(_ kind: String, _ count: Int = 1) {
     repaired[kind, default: 0] += count
   }
 

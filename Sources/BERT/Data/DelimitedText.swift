@@ -1,12 +1,13 @@
 // Low-level text handling shared by the readers: loading a file as validated
 // UTF-8, and splitting CSV (RFC 4180) and TSV into records.
+// `package` members are shared with BERTAssets, whose demo splits read the same files.
 
 import Foundation
 
 /// One record of a delimited file: its fields and the 1-based line it starts on.
-struct DelimitedRecord {
-  var line: Int
-  var fields: [String]
+package struct DelimitedRecord {
+  package var line: Int
+  package var fields: [String]
   /// The indices of the fields that were quoted (CSV quoting only).
   var quoted: [Int] = []
   /// The line the record ends on: later than `line` when a quoted field holds a line break.
@@ -20,12 +21,12 @@ struct DelimitedRecord {
   }
 
   /// A record made of one empty field: what a blank line parses to.
-  var isBlank: Bool { fields.count == 1 && fields[0].isEmpty }
+  package var isBlank: Bool { fields.count == 1 && fields[0].isEmpty }
 }
 
-enum TextFile {
+package enum TextFile {
   /// The bytes of a file, or `DatasetError.unreadable`.
-  static func bytes(of url: URL) throws -> [UInt8] {
+  package static func bytes(of url: URL) throws -> [UInt8] {
     do {
       return [UInt8](try Data(contentsOf: url))
     } catch {
@@ -34,7 +35,7 @@ enum TextFile {
   }
 
   /// The bytes with a leading UTF-8 byte-order mark removed.
-  static func droppingBOM(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
+  package static func droppingBOM(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
     if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
       return bytes[3...]
     }
@@ -55,14 +56,14 @@ enum TextFile {
   }
 
   /// The file's text: BOM dropped, UTF-8 checked.
-  static func text(of bytes: [UInt8], file: String) throws -> ArraySlice<UInt8> {
+  package static func text(of bytes: [UInt8], file: String) throws -> ArraySlice<UInt8> {
     let body = droppingBOM(bytes)
     try validateUTF8(body, file: file)
     return body
   }
 
   /// Splits UTF-8 bytes into lines (LF or CRLF), each with its 1-based number.
-  static func lines(_ bytes: ArraySlice<UInt8>) -> [(number: Int, text: String)] {
+  package static func lines(_ bytes: ArraySlice<UInt8>) -> [(number: Int, text: String)] {
     var result: [(Int, String)] = []
     var start = bytes.startIndex
     var number = 1
@@ -83,7 +84,7 @@ enum TextFile {
   }
 }
 
-enum DelimitedText {
+package enum DelimitedText {
   private static let quote = UInt8(ascii: "\"")
   private static let carriageReturn: UInt8 = 0x0D
   private static let lineFeed: UInt8 = 0x0A
@@ -93,7 +94,7 @@ enum DelimitedText {
   /// with `"` is quoted, may hold delimiters, quotes doubled as `""`, and line
   /// breaks (kept as written). A quote inside an unquoted field is kept as a
   /// literal character, as most CSV writers and readers do.
-  static func parseCSV(
+  package static func parseCSV(
     _ bytes: ArraySlice<UInt8>, delimiter: UInt8 = UInt8(ascii: ","), file: String
   ) throws -> [DelimitedRecord] {
     var records: [DelimitedRecord] = []

@@ -61,7 +61,7 @@ public struct EmbeddingSettings: Sendable, Equatable {
 /// A model directory ready for inference: tokenizer plus encoder.
 ///
 /// ```swift
-/// let pipeline = try BertPipeline(directory: AssetCache.defaultModelDirectory)
+/// let pipeline = try BertPipeline(directory: URL(fileURLWithPath: "all-MiniLM-L6-v2"))
 /// let vectors = pipeline.embed(["A sentence.", "Another one."], pooling: .mean)  // 2 × 384
 /// ```
 public struct BertPipeline {

@@ -45,8 +45,8 @@ public struct QAAnswer: Equatable, Sendable {
 public enum SpanDecoder {
   /// The number of start and end candidates per window, and the length of the n-best list.
   public static let defaultNBest = 20
-  /// The longest answer considered, in tokens.
-  public static let defaultMaxAnswerLength = 30
+  /// The longest answer considered, in tokens: ``TaskDefaults/maxAnswerLength``.
+  public static let defaultMaxAnswerLength = TaskDefaults.maxAnswerLength
 
   // MARK: - Max context
 

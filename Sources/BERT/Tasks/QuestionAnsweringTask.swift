@@ -80,7 +80,8 @@ public final class QuestionAnsweringTask: FineTuningTask {
   /// The n-best answers of each example, best first (an empty answer when no
   /// span qualifies).
   public func predict(
-    _ examples: [QAExample], batchSize: Int = 32, maxBatchTokens: Int? = nil, nBest: Int = 20
+    _ examples: [QAExample], batchSize: Int = 32, maxBatchTokens: Int? = nil,
+    nBest: Int = SpanDecoder.defaultNBest
   ) throws -> [[QAAnswer]] {
     var windows: [QAWindow] = []
     var encodings: [Encoding] = []
@@ -126,7 +127,8 @@ public final class QuestionAnsweringTask: FineTuningTask {
     _ examples: [QAExample], batchSize: Int = 32, maxBatchTokens: Int? = nil
   ) throws -> EvaluationReport {
     let answers = try predict(
-      examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens, nBest: 20)
+      examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens,
+      nBest: SpanDecoder.defaultNBest)
     var predictions: [String: String] = [:]
     for (example, best) in zip(examples, answers) {
       predictions[example.id] = best.first?.text ?? ""
@@ -259,7 +261,8 @@ extension QuestionAnsweringTask: FineTunedApplication {
     for range in PredictionInput.chunks(examples.count, 256) {
       let slice = Array(examples[range])
       let answers = try predict(
-        slice, batchSize: input.batchSize, maxBatchTokens: input.maxBatchTokens, nBest: 20)
+        slice, batchSize: input.batchSize, maxBatchTokens: input.maxBatchTokens,
+        nBest: SpanDecoder.defaultNBest)
       input.write(
         zip(slice, answers).map { example, nBest in
           let best = nBest.first ?? .empty

@@ -41,7 +41,7 @@ public final class TaggingTask: FineTuningTask {
   ///   the tag when `labels` is given and a training tag is not in it.
   public init(
     directory: URL, train: [TaggedSentence], evaluation: [TaggedSentence] = [],
-    maxLength: Int = 128, labelAllTokens: Bool = false, labels: LabelSet? = nil,
+    maxLength: Int = TaskDefaults.maxLength, labelAllTokens: Bool = false, labels: LabelSet? = nil,
     seed: UInt64 = 42, trainSource: String = "train", evaluationSource: String = "evaluation"
   ) throws {
     let files = try ModelDirectoryLayout.transformerDirectory(of: directory)

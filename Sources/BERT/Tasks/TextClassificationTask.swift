@@ -43,7 +43,8 @@ public final class TextClassificationTask: FineTuningTask {
   ///   the label when `labels` is given and a training label is not in it.
   public init(
     kind: TextTaskKind, directory: URL, train: [TextExample], evaluation: [TextExample] = [],
-    maxLength: Int = 128, labels: LabelSet? = nil, head: SequenceClassifierHead? = nil,
+    maxLength: Int = TaskDefaults.maxLength, labels: LabelSet? = nil,
+    head: SequenceClassifierHead? = nil,
     seed: UInt64 = 42,
     trainSource: String = "train", evaluationSource: String = "evaluation"
   ) throws {

@@ -1,3 +1,4 @@
+import BERTAssets
 import Foundation
 
 @testable import BERT

@@ -1,4 +1,5 @@
 import BERT
+import BERTAssets
 import Foundation
 import Testing
 

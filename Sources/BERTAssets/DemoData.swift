@@ -3,6 +3,7 @@
 // part-of-speech tags (tagging), SQuAD (question answering), QNLI-style pairs
 // built from SQuAD (pair classification) and the Lee corpus (pair regression).
 
+import BERT
 import Foundation
 
 /// Training and evaluation examples from one corpus, with the counts of the preparation.

@@ -1,4 +1,4 @@
-import BERT
+import BERTAssets
 import Foundation
 import Testing
 
