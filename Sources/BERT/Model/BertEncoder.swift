@@ -1,0 +1,26 @@
+// B batch, T tokens, H hidden.
+
+/// The stack of transformer layers. Mirrors Hugging Face's `BertEncoder`;
+/// keys under `encoder.`.
+public struct BertEncoder: Layer {
+  public let layers: [BertLayer]  // "layer.<i>"
+
+  public init(config: BertConfig, generator: inout SeededGenerator) {
+    layers = (0..<config.hiddenLayerCount).map { _ in
+      BertLayer(config: config, generator: &generator)
+    }
+  }
+
+  /// hidden [B, T, H], additiveMask [B, T] → [B, T, H]
+  public func callAsFunction(
+    _ hidden: Tensor, additiveMask: Tensor, context: inout ForwardContext
+  ) -> Tensor {
+    var state = hidden  // [B, T, H]
+    for layer in layers { state = layer(state, additiveMask: additiveMask, context: &context) }
+    return state
+  }
+
+  public var namedParameters: [(key: String, parameter: Parameter)] {
+    layers.enumerated().flatMap { prefixed("layer.\($0.offset)", $0.element) }
+  }
+}

@@ -1,0 +1,20 @@
+// B batch, T tokens, H hidden.
+
+/// A dense layer and tanh on the first token's hidden state. Mirrors Hugging
+/// Face's `BertPooler`; keys under `pooler.`.
+public struct BertPooler: Layer {
+  public let dense: Linear  // "dense"  [H, H]
+
+  public init(config: BertConfig, generator: inout SeededGenerator) {
+    dense = Linear(
+      inputSize: config.hiddenSize, outputSize: config.hiddenSize,
+      standardDeviation: config.initializerRange, generator: &generator)
+  }
+
+  /// hidden [B, T, H] → tanh(dense(hidden[:, 0])) [B, H]
+  public func callAsFunction(_ hidden: Tensor) -> Tensor {
+    dense(hidden.firstTokens()).tanh()  // [B, H]
+  }
+
+  public var namedParameters: [(key: String, parameter: Parameter)] { prefixed("dense", dense) }
+}
