@@ -4,8 +4,12 @@
 /// the end of an answer span. Mirrors Hugging Face's
 /// `BertForQuestionAnswering` (no pooler): `qa_outputs` [2, H].
 public struct BertForQuestionAnswering: Layer {
-  public let bert: BertModel  // "bert"
-  public let qaOutputs: Linear  // "qa_outputs"  [2, H]
+  public var bert: BertModel  // "bert"
+  public var qaOutputs: any LinearProjection {  // "qa_outputs"  [2, H]
+    didSet {
+      ensureFits(qaOutputs, replacing: oldValue, slot: "BertForQuestionAnswering.qaOutputs")
+    }
+  }
 
   public init(bert: BertModel, seed: UInt64 = 0) {
     var generator = SeededGenerator(seed: seed)
@@ -28,5 +32,10 @@ public struct BertForQuestionAnswering: Layer {
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("bert", bert) + prefixed("qa_outputs", qaOutputs)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    try bert.mapProjections(under: "bert", transform)
+    qaOutputs = try transform("qa_outputs", qaOutputs)
   }
 }

@@ -7,10 +7,28 @@
 /// encoder's keys are under `bert.`. ``SequenceClassifierHead/clsMLP`` puts a
 /// new hidden layer before `classifier` instead of the pooler.
 public struct BertForSequenceClassification: Layer {
-  public let bert: BertModel  // "bert"
+  public var bert: BertModel  // "bert"
   /// The MLP's hidden layer of the `cls-mlp` head; nil for the pooler head.
-  public let preClassifier: Linear?  // "pre_classifier"  [H, H]
-  public let classifier: Linear  // "classifier"  [C, H]
+  /// A replacement keeps the head's kind: it cannot be set to nil, nor from nil.
+  public var preClassifier: (any LinearProjection)? {  // "pre_classifier"  [H, H]
+    didSet {
+      let slot = "BertForSequenceClassification.preClassifier"
+      switch (preClassifier, oldValue) {
+      case (nil, nil): break
+      case (let replacement?, let original?):
+        ensureFits(replacement, replacing: original, slot: slot)
+      default:
+        ensureFailure(
+          "\(slot): the \(oldValue == nil ? "pooler" : "cls-mlp") head keeps its kind; "
+            + "build a new head to change it")
+      }
+    }
+  }
+  public var classifier: any LinearProjection {  // "classifier"  [C, H]
+    didSet {
+      ensureFits(classifier, replacing: oldValue, slot: "BertForSequenceClassification.classifier")
+    }
+  }
   let dropoutProbability: Float
 
   /// A head on `bert`, with a freshly initialised classifier (and MLP layer).
@@ -35,7 +53,7 @@ public struct BertForSequenceClassification: Layer {
   }
 
   /// The number of outputs, C.
-  public var labelCount: Int { classifier.weight.value.shape[0] }
+  public var labelCount: Int { classifier.outputSize }
 
   /// The layers between the encoder and `classifier`.
   public var head: SequenceClassifierHead { preClassifier == nil ? .pooler : .clsMLP }
@@ -44,7 +62,9 @@ public struct BertForSequenceClassification: Layer {
   public func callAsFunction(_ batch: TextBatch, context: inout ForwardContext) -> Tensor {
     let output = bert(batch, context: &context)
     guard let preClassifier else {
-      let pooled = output.poolerOutput!  // [B, H]
+      guard let pooled = output.poolerOutput else {  // [B, H]
+        ensureFailure("BertForSequenceClassification's pooler head needs a model with a pooler")
+      }
       return classifier(context.dropout(pooled, dropoutProbability))  // [B, C]
     }
     let cls = output.lastHiddenState.firstTokens()  // [B, H]
@@ -55,5 +75,11 @@ public struct BertForSequenceClassification: Layer {
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("bert", bert) + (preClassifier.map { prefixed("pre_classifier", $0) } ?? [])
       + prefixed("classifier", classifier)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    try bert.mapProjections(under: "bert", transform)
+    preClassifier = try preClassifier.map { try transform("pre_classifier", $0) }
+    classifier = try transform("classifier", classifier)
   }
 }

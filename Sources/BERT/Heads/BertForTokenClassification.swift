@@ -4,8 +4,12 @@
 /// Mirrors Hugging Face's `BertForTokenClassification` (no pooler): dropout →
 /// `classifier`; the encoder's keys are under `bert.`.
 public struct BertForTokenClassification: Layer {
-  public let bert: BertModel  // "bert"
-  public let classifier: Linear  // "classifier"  [C, H]
+  public var bert: BertModel  // "bert"
+  public var classifier: any LinearProjection {  // "classifier"  [C, H]
+    didSet {
+      ensureFits(classifier, replacing: oldValue, slot: "BertForTokenClassification.classifier")
+    }
+  }
   let dropoutProbability: Float
 
   public init(bert: BertModel, labelCount: Int, seed: UInt64 = 0) {
@@ -15,7 +19,7 @@ public struct BertForTokenClassification: Layer {
   }
 
   /// The number of tags, C.
-  public var labelCount: Int { classifier.weight.value.shape[0] }
+  public var labelCount: Int { classifier.outputSize }
 
   /// batch [B, T] → logits [B, T, C]
   public func callAsFunction(_ batch: TextBatch, context: inout ForwardContext) -> Tensor {
@@ -25,5 +29,10 @@ public struct BertForTokenClassification: Layer {
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("bert", bert) + prefixed("classifier", classifier)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    try bert.mapProjections(under: "bert", transform)
+    classifier = try transform("classifier", classifier)
   }
 }

@@ -3,8 +3,8 @@
 /// Self-attention and its output block. Mirrors Hugging Face's
 /// `BertAttention`; keys under `attention.`.
 public struct BertAttention: Layer {
-  public let selfAttention: BertSelfAttention  // "self"
-  public let output: BertSelfOutput  // "output"
+  public var selfAttention: BertSelfAttention  // "self"
+  public var output: BertSelfOutput  // "output"
 
   public init(config: BertConfig, generator: inout SeededGenerator) {
     selfAttention = BertSelfAttention(config: config, generator: &generator)
@@ -22,5 +22,10 @@ public struct BertAttention: Layer {
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("self", selfAttention) + prefixed("output", output)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    try selfAttention.mapProjections(under: "self", transform)
+    try output.mapProjections(under: "output", transform)
   }
 }

@@ -3,7 +3,7 @@
 /// The stack of transformer layers. Mirrors Hugging Face's `BertEncoder`;
 /// keys under `encoder.`.
 public struct BertEncoder: Layer {
-  public let layers: [BertLayer]  // "layer.<i>"
+  public var layers: [BertLayer]  // "layer.<i>"
 
   public init(config: BertConfig, generator: inout SeededGenerator) {
     layers = (0..<config.hiddenLayerCount).map { _ in
@@ -22,5 +22,11 @@ public struct BertEncoder: Layer {
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     layers.enumerated().flatMap { prefixed("layer.\($0.offset)", $0.element) }
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    for index in layers.indices {
+      try layers[index].mapProjections(under: "layer.\(index)", transform)
+    }
   }
 }

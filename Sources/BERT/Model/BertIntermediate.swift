@@ -3,7 +3,9 @@
 /// The feed-forward expansion with its activation. Mirrors Hugging Face's
 /// `BertIntermediate`; keys under `intermediate.`.
 public struct BertIntermediate: Layer {
-  public let dense: Linear  // "dense"  [I, H]
+  public var dense: any LinearProjection {  // "dense"  [I, H]
+    didSet { ensureFits(dense, replacing: oldValue, slot: "BertIntermediate.dense") }
+  }
   let activation: BertConfig.Activation
 
   public init(config: BertConfig, generator: inout SeededGenerator) {
@@ -13,20 +15,29 @@ public struct BertIntermediate: Layer {
     activation = config.hiddenActivation
   }
 
-  /// [B, T, H] → [B, T, I]. GELU is fused with the bias add.
+  /// activation(dense(hidden)), [B, T, H] → [B, T, I]. GELU comes from the
+  /// projection's own `gelu`, which fuses it with the bias add.
   public func callAsFunction(_ hidden: Tensor) -> Tensor {
-    if let product = productBeforeGELU(hidden) {  // [B, T, I]
-      return product.biasGELU(bias: dense.bias!.value, approximate: activation.isApproximateGELU)
+    switch activation {
+    case .gelu, .geluNew, .geluPyTorchTanh:
+      return dense.gelu(hidden, approximate: activation.isApproximateGELU)  // [B, T, I]
+    case .relu: return dense(hidden).relu()  // [B, T, I]
+    case .tanh: return dense(hidden).tanh()  // [B, T, I]
     }
-    return activation == .relu ? dense(hidden).relu() : dense(hidden).tanh()  // [B, T, I]
   }
 
-  /// The expansion before its bias and GELU, [B, T, H] → [B, T, I], for
-  /// ``BertLayer``'s fused feed-forward path; nil for other activations.
-  func productBeforeGELU(_ hidden: Tensor) -> Tensor? {
-    guard activation.isGELU else { return nil }
-    return hidden.linear(weight: dense.weight.value, bias: nil)  // [B, T, I]
+  /// next(activation(dense(hidden))), [B, T, H] → [B, T, next.out]: the
+  /// feed-forward block up to the projection after it. GELU goes through
+  /// `dense.gelu(_:approximate:then:)`, which may fuse it with `next`
+  /// (``Linear`` does when `next` is a `Linear`).
+  public func callAsFunction(_ hidden: Tensor, then next: any LinearProjection) -> Tensor {
+    guard activation.isGELU else { return next(self(hidden)) }  // [B, T, next.out]
+    return dense.gelu(hidden, approximate: activation.isApproximateGELU, then: next)
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] { prefixed("dense", dense) }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    dense = try transform("dense", dense)
+  }
 }

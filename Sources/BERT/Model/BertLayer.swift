@@ -3,9 +3,9 @@
 /// One transformer layer: attention, then the feed-forward block. Mirrors
 /// Hugging Face's `BertLayer`; keys under `encoder.layer.<i>.`.
 public struct BertLayer: Layer {
-  public let attention: BertAttention  // "attention"
-  public let intermediate: BertIntermediate  // "intermediate"
-  public let output: BertOutput  // "output"
+  public var attention: BertAttention  // "attention"
+  public var intermediate: BertIntermediate  // "intermediate"
+  public var output: BertOutput  // "output"
 
   public init(config: BertConfig, generator: inout SeededGenerator) {
     attention = BertAttention(config: config, generator: &generator)
@@ -18,20 +18,17 @@ public struct BertLayer: Layer {
     _ hidden: Tensor, additiveMask: Tensor, context: inout ForwardContext
   ) -> Tensor {
     let attended = attention(hidden, additiveMask: additiveMask, context: &context)  // [B, T, H]
-    guard let product = intermediate.productBeforeGELU(attended) else {
-      let expanded = intermediate(attended)  // [B, T, I]
-      return output(expanded, input: attended, context: &context)  // [B, T, H]
-    }
-    // output.dense(GELU(product + intermediate bias)), keeping only product for backward.
-    let projected = product.biasGELULinear(
-      bias: intermediate.dense.bias!.value,
-      approximate: intermediate.activation.isApproximateGELU,
-      weight: output.dense.weight.value, outputBias: output.dense.bias?.value)  // [B, T, H]
-    return output.finish(projected, input: attended, context: &context)  // [B, T, H]
+    return output(expanding: attended, through: intermediate, context: &context)  // [B, T, H]
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("attention", attention) + prefixed("intermediate", intermediate)
       + prefixed("output", output)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    try attention.mapProjections(under: "attention", transform)
+    try intermediate.mapProjections(under: "intermediate", transform)
+    try output.mapProjections(under: "output", transform)
   }
 }

@@ -3,7 +3,9 @@
 /// A dense layer and tanh on the first token's hidden state. Mirrors Hugging
 /// Face's `BertPooler`; keys under `pooler.`.
 public struct BertPooler: Layer {
-  public let dense: Linear  // "dense"  [H, H]
+  public var dense: any LinearProjection {  // "dense"  [H, H]
+    didSet { ensureFits(dense, replacing: oldValue, slot: "BertPooler.dense") }
+  }
 
   public init(config: BertConfig, generator: inout SeededGenerator) {
     dense = Linear(
@@ -17,4 +19,8 @@ public struct BertPooler: Layer {
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] { prefixed("dense", dense) }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    dense = try transform("dense", dense)
+  }
 }

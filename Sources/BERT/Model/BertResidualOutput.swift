@@ -5,7 +5,9 @@
 /// `BertSelfOutput` after attention (x is H wide) and as `BertOutput` after the
 /// feed-forward expansion (x is I wide); keys `dense` and `LayerNorm`.
 public struct BertResidualOutput: Layer {
-  public let dense: Linear  // "dense"  [H, in]
+  public var dense: any LinearProjection {  // "dense"  [H, in]
+    didSet { ensureFits(dense, replacing: oldValue, slot: "BertResidualOutput.dense") }
+  }
   public let layerNorm: LayerNormalization  // "LayerNorm"
   let dropoutProbability: Float
 
@@ -24,13 +26,28 @@ public struct BertResidualOutput: Layer {
     finish(dense(x), input: input, context: &context)  // [B, T, H]
   }
 
+  /// LayerNorm(dropout(dense(intermediate(hidden))) + hidden): the
+  /// feed-forward block, hidden [B, T, H] → [B, T, H]. `intermediate` hands
+  /// its activation to `dense` itself, so the two may fuse.
+  public func callAsFunction(
+    expanding hidden: Tensor, through intermediate: BertIntermediate,
+    context: inout ForwardContext
+  ) -> Tensor {
+    let projected = intermediate(hidden, then: dense)  // [B, T, H]
+    return finish(projected, input: hidden, context: &context)  // [B, T, H]
+  }
+
   /// Dropout and the residual LayerNorm on an already projected x [B, T, H].
-  func finish(_ projected: Tensor, input: Tensor, context: inout ForwardContext) -> Tensor {
+  private func finish(_ projected: Tensor, input: Tensor, context: inout ForwardContext) -> Tensor {
     layerNorm(context.dropout(projected, dropoutProbability), residual: input)  // [B, T, H]
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("dense", dense) + prefixed("LayerNorm", layerNorm)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    dense = try transform("dense", dense)
   }
 }
 

@@ -4,9 +4,15 @@
 /// dot-product attention. Mirrors Hugging Face's `BertSelfAttention`; keys
 /// under `attention.self.`.
 public struct BertSelfAttention: Layer {
-  public let query: Linear  // "query"  [H, H]
-  public let key: Linear  // "key"  [H, H]
-  public let value: Linear  // "value"  [H, H]
+  public var query: any LinearProjection {  // "query"  [H, H]
+    didSet { ensureFits(query, replacing: oldValue, slot: "BertSelfAttention.query") }
+  }
+  public var key: any LinearProjection {  // "key"  [H, H]
+    didSet { ensureFits(key, replacing: oldValue, slot: "BertSelfAttention.key") }
+  }
+  public var value: any LinearProjection {  // "value"  [H, H]
+    didSet { ensureFits(value, replacing: oldValue, slot: "BertSelfAttention.value") }
+  }
   let headCount: Int
   let dropoutProbability: Float
 
@@ -34,5 +40,11 @@ public struct BertSelfAttention: Layer {
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("query", query) + prefixed("key", key) + prefixed("value", value)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    query = try transform("query", query)
+    key = try transform("key", key)
+    value = try transform("value", value)
   }
 }

@@ -46,4 +46,7 @@ public struct Embedding: Layer {
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] { [("weight", weight)] }
+
+  /// No projections: nothing to map.
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {}
 }

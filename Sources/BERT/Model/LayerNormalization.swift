@@ -28,4 +28,7 @@ public struct LayerNormalization: Layer {
   public var namedParameters: [(key: String, parameter: Parameter)] {
     [("weight", weight), ("bias", bias)]
   }
+
+  /// No projections: nothing to map.
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {}
 }
