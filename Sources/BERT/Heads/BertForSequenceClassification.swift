@@ -31,14 +31,16 @@ public struct BertForSequenceClassification: Layer {
   }
   let dropoutProbability: Float
 
+  /// Why a pooler head refuses a `bert` without pooler.
+  private static let needsPooler =
+    "BertForSequenceClassification's pooler head needs a model with a pooler"
+
   /// A head on `bert`, with a freshly initialised classifier (and MLP layer).
   /// The pooler head needs a `bert` with a pooler.
   public init(
     bert: BertModel, labelCount: Int, head: SequenceClassifierHead = .pooler, seed: UInt64 = 0
   ) {
-    ensure(
-      head != .pooler || bert.pooler != nil,
-      "BertForSequenceClassification's pooler head needs a model with a pooler")
+    ensure(head != .pooler || bert.pooler != nil, Self.needsPooler)
     self.bert = bert
     classifier = bert.config.newClassifier(labelCount: labelCount, seed: seed)
     dropoutProbability = bert.config.classifierDropoutProbability
@@ -62,9 +64,7 @@ public struct BertForSequenceClassification: Layer {
   public func callAsFunction(_ batch: TextBatch, context: inout ForwardContext) -> Tensor {
     let output = bert(batch, context: &context)
     guard let preClassifier else {
-      guard let pooled = output.poolerOutput else {  // [B, H]
-        ensureFailure("BertForSequenceClassification's pooler head needs a model with a pooler")
-      }
+      guard let pooled = output.poolerOutput else { ensureFailure(Self.needsPooler) }  // [B, H]
       return classifier(context.dropout(pooled, dropoutProbability))  // [B, C]
     }
     let cls = output.lastHiddenState.firstTokens()  // [B, H]

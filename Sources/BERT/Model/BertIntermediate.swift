@@ -18,12 +18,10 @@ public struct BertIntermediate: Layer {
   /// activation(dense(hidden)), [B, T, H] → [B, T, I]. GELU comes from the
   /// projection's own `gelu`, which fuses it with the bias add.
   public func callAsFunction(_ hidden: Tensor) -> Tensor {
-    switch activation {
-    case .gelu, .geluNew, .geluPyTorchTanh:
+    if activation.isGELU {
       return dense.gelu(hidden, approximate: activation.isApproximateGELU)  // [B, T, I]
-    case .relu: return dense(hidden).relu()  // [B, T, I]
-    case .tanh: return dense(hidden).tanh()  // [B, T, I]
     }
+    return activation == .relu ? dense(hidden).relu() : dense(hidden).tanh()  // [B, T, I]
   }
 
   /// next(activation(dense(hidden))), [B, T, H] → [B, T, next.out]: the
@@ -32,7 +30,8 @@ public struct BertIntermediate: Layer {
   /// (``Linear`` does when `next` is a `Linear`).
   public func callAsFunction(_ hidden: Tensor, then next: any LinearProjection) -> Tensor {
     guard activation.isGELU else { return next(self(hidden)) }  // [B, T, next.out]
-    return dense.gelu(hidden, approximate: activation.isApproximateGELU, then: next)
+    let approximate = activation.isApproximateGELU
+    return dense.gelu(hidden, approximate: approximate, then: next)  // [B, T, next.out]
   }
 
   public var namedParameters: [(key: String, parameter: Parameter)] { prefixed("dense", dense) }
