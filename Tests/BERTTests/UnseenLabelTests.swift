@@ -18,7 +18,8 @@ import Testing
 
   /// Makes `classifier` predict `label` for every input: zero weights, and a
   /// bias that is 10 for that label's id and 0 elsewhere, so the logits are the bias.
-  static func forcePrediction(_ classifier: Linear, id: Int) {
+  static func forcePrediction(_ projection: any LinearProjection, id: Int) throws {
+    let classifier = try #require(projection as? Linear)
     let shape = classifier.weight.value.shape  // [C, H]
     classifier.weight.value = Tensor(zeros: shape)
     classifier.bias!.value = Tensor(
@@ -42,7 +43,7 @@ import Testing
       directory: Self.base, train: Self.trainSentences, evaluation: evaluation, maxLength: 16)
     #expect(task.labels.labels == ["B-PER", "I-PER", "O"])
     #expect(task.evaluationUnseenLabels == ["B-MISC": 2, "I-MISC": 1])
-    Self.forcePrediction(task.model.classifier, id: 0)
+    try Self.forcePrediction(task.model.classifier, id: 0)
     #expect(
       task.predict(evaluation.map(\.tokens)).tags == [
         Array(repeating: "B-PER", count: 4), Array(repeating: "B-PER", count: 3),
@@ -87,7 +88,7 @@ import Testing
         maxLength: 16)
       #expect(task.labels?.labels == ["negative", "positive"])
       #expect(task.evaluationUnseenLabels == ["neutral": 2])
-      Self.forcePrediction(task.model.classifier, id: 1)  // always "positive"
+      try Self.forcePrediction(task.model.classifier, id: 1)  // always "positive"
       let report = try #require(try task.evaluate(batchSize: 8))
       // Right on the two positives: 2/5.
       #expect(report.metrics["accuracy"] == 0.4, "\(kind)")

@@ -1,52 +1,10 @@
-// B batch, T tokens, H hidden, NH heads, D head size (H = NH·D).
-
-/// Multi-head self-attention: the Q, K, V projections and the fused scaled
-/// dot-product attention. Mirrors Hugging Face's `BertSelfAttention`; keys
-/// under `attention.self.`.
-public struct BertSelfAttention: Layer {
-  public let query: Linear  // "query"  [H, H]
-  public let key: Linear  // "key"  [H, H]
-  public let value: Linear  // "value"  [H, H]
-  let headCount: Int
-  let dropoutProbability: Float
-
-  public init(config: BertConfig, generator: inout SeededGenerator) {
-    let (h, std) = (config.hiddenSize, config.initializerRange)
-    query = Linear(inputSize: h, outputSize: h, standardDeviation: std, generator: &generator)
-    key = Linear(inputSize: h, outputSize: h, standardDeviation: std, generator: &generator)
-    value = Linear(inputSize: h, outputSize: h, standardDeviation: std, generator: &generator)
-    headCount = config.attentionHeadCount
-    dropoutProbability = config.attentionDropoutProbability
-  }
-
-  /// hidden [B, T, H], additiveMask [B, T] → context [B, T, H]
-  public func callAsFunction(
-    _ hidden: Tensor, additiveMask: Tensor, context: inout ForwardContext
-  ) -> Tensor {
-    let q = query(hidden)  // [B, T, H]
-    let k = key(hidden)  // [B, T, H]
-    let v = value(hidden)  // [B, T, H]
-    let dropout = context.isTraining ? dropoutProbability : 0
-    return Tensor.multiHeadAttention(
-      query: q, key: k, value: v, headCount: headCount, additiveMask: additiveMask,
-      dropoutProbability: dropout, generator: &context.generator)  // [B, T, H]
-  }
-
-  public var namedParameters: [(key: String, parameter: Parameter)] {
-    prefixed("query", query) + prefixed("key", key) + prefixed("value", value)
-  }
-}
-
-/// The projection after attention, dropout, and the residual LayerNorm.
-/// Mirrors Hugging Face's `BertSelfOutput`; keys under `attention.output.`.
-/// It is the same block as ``BertOutput`` with an H-wide input.
-public typealias BertSelfOutput = BertResidualOutput
+// B batch, T tokens, H hidden.
 
 /// Self-attention and its output block. Mirrors Hugging Face's
 /// `BertAttention`; keys under `attention.`.
 public struct BertAttention: Layer {
-  public let selfAttention: BertSelfAttention  // "self"
-  public let output: BertSelfOutput  // "output"
+  public var selfAttention: BertSelfAttention  // "self"
+  public var output: BertSelfOutput  // "output"
 
   public init(config: BertConfig, generator: inout SeededGenerator) {
     selfAttention = BertSelfAttention(config: config, generator: &generator)
@@ -64,5 +22,10 @@ public struct BertAttention: Layer {
 
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("self", selfAttention) + prefixed("output", output)
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    try selfAttention.mapProjections(under: "self", transform)
+    try output.mapProjections(under: "output", transform)
   }
 }

@@ -45,4 +45,7 @@ public struct BertEmbeddings: Layer {
       + prefixed("position_embeddings", positionEmbeddings)
       + prefixed("token_type_embeddings", tokenTypeEmbeddings) + prefixed("LayerNorm", layerNorm)
   }
+
+  /// No projections: nothing to map.
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {}
 }

@@ -13,9 +13,9 @@ public struct BertModelOutput {
 /// (`embeddings.…`, `encoder.layer.<i>.…`, `pooler.…`), and heads hold it under `bert.`.
 public struct BertModel: Layer {
   public let config: BertConfig
-  public let embeddings: BertEmbeddings  // "embeddings"
-  public let encoder: BertEncoder  // "encoder"
-  public let pooler: BertPooler?  // "pooler"
+  public var embeddings: BertEmbeddings  // "embeddings"
+  public var encoder: BertEncoder  // "encoder"
+  public var pooler: BertPooler?  // "pooler"
 
   /// A model with freshly initialised weights, as Hugging Face initialises them.
   public init(config: BertConfig, hasPooler: Bool = true, seed: UInt64 = 0) {
@@ -50,5 +50,10 @@ public struct BertModel: Layer {
   public var namedParameters: [(key: String, parameter: Parameter)] {
     prefixed("embeddings", embeddings) + prefixed("encoder", encoder)
       + (pooler.map { prefixed("pooler", $0) } ?? [])
+  }
+
+  public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {
+    try encoder.mapProjections(under: "encoder", transform)
+    try pooler?.mapProjections(under: "pooler", transform)
   }
 }
