@@ -1,13 +1,15 @@
-// The AVX2 kernel: a 4 × 16 register tile of int32 sums over u7 × s8 products.
+// The AVX2 kernels: a 4 × 16 register tile of int32 sums over u7 × s8 products.
 //
 // Each step of 4 k: one 32-bit broadcast of a row's 4 activations, and per
-// 8 columns vpmaddubsw (4 rows × 16 pair sums of u8 × s8 into int16, which
+// 8 columns, on AVX2, vpmaddubsw (16 pair sums of u8 × s8 into int16, which
 // cannot saturate: see CInt8GEMM.h), vpmaddwd with ones (pairs into int32) and
-// vpaddd into the accumulator. 8 accumulators, 2 weight vectors, the
-// broadcast, the ones and a temporary fill 13 of the 16 ymm registers.
+// vpaddd into the accumulator; on CPUs with AVX-VNNI, one vpdpbusd does all
+// three. 8 accumulators, 2 weight vectors, the broadcast, the ones and a
+// temporary fill 13 of the 16 ymm registers. The activation quantizer needs
+// AVX2 only and serves both.
 //
-// Compiled for AVX2 with a target attribute, so the rest of the package needs
-// no special flags; Dispatch.c calls it only when the CPU has AVX2.
+// Compiled with target attributes, so the rest of the package needs no special
+// flags; Dispatch.c calls each kernel only when the CPU has its extensions.
 
 #include "Int8Kernels.h"
 
@@ -63,62 +65,83 @@ CINT8_AVX2 static inline void finish_row(
   _mm256_storeu_ps(target + 8, value_high);
 }
 
+/// The tile loop over every panel (outer) and sliver (inner) of a block: one
+/// 4 × 16 tile of 8 accumulators per pair, STEP(acc, a, b) adding one step of
+/// 4 k, then the epilogue. The body of every kernel in this file; each passes
+/// its own STEP and is compiled for its own target.
+#define CINT8_TILE_LOOP(STEP)                                                                    \
+  const ptrdiff_t steps = cint8_steps(depth);                                                    \
+  const ptrdiff_t mr = CINT8_TILE_ROWS;                                                          \
+  const ptrdiff_t nr = CINT8_TILE_COLUMNS;                                                       \
+  for (ptrdiff_t j0 = 0; j0 < columns; j0 += nr) {                                               \
+    const int8_t *panel = packed_weights + (j0 / nr) * cint8_panel_bytes(depth);                 \
+    ptrdiff_t tile_columns = columns - j0 < nr ? columns - j0 : nr;                              \
+    for (ptrdiff_t i0 = 0; i0 < rows; i0 += mr) {                                                \
+      const uint8_t *a = packed_activations + (i0 / mr) * cint8_sliver_bytes(depth);             \
+      const int8_t *b = panel;                                                                   \
+      __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256();                        \
+      __m256i c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();                        \
+      __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256();                        \
+      __m256i c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();                        \
+      for (ptrdiff_t s = 0; s < steps; s++) {                                                    \
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)b);        /* columns 0…7 × 4 k */      \
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 32)); /* columns 8…15 × 4 k */     \
+        __m256i a0 = broadcast_step(a);                                                          \
+        c00 = STEP(c00, a0, b0);                                                                 \
+        c01 = STEP(c01, a0, b1);                                                                 \
+        __m256i a1 = broadcast_step(a + 4);                                                      \
+        c10 = STEP(c10, a1, b0);                                                                 \
+        c11 = STEP(c11, a1, b1);                                                                 \
+        __m256i a2 = broadcast_step(a + 8);                                                      \
+        c20 = STEP(c20, a2, b0);                                                                 \
+        c21 = STEP(c21, a2, b1);                                                                 \
+        __m256i a3 = broadcast_step(a + 12);                                                     \
+        c30 = STEP(c30, a3, b0);                                                                 \
+        c31 = STEP(c31, a3, b1);                                                                 \
+        a += mr * CINT8_DEPTH_STEP;                                                              \
+        b += nr * CINT8_DEPTH_STEP;                                                              \
+      }                                                                                          \
+      ptrdiff_t tile_rows = rows - i0 < mr ? rows - i0 : mr;                                     \
+      __m256i tile[CINT8_TILE_ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};      \
+      finish_tile(tile, tile_rows, tile_columns, output, i0, j0);                                \
+    }                                                                                            \
+  }
+
+/// The epilogue of one tile: full tiles in vectors, edge tiles element by element.
+CINT8_AVX2 static inline void finish_tile(
+    __m256i tile[CINT8_TILE_ROWS][2], ptrdiff_t rows, ptrdiff_t columns,
+    const CInt8Output *output, ptrdiff_t i0, ptrdiff_t j0) {
+  if (rows == CINT8_TILE_ROWS && columns == CINT8_TILE_COLUMNS) {
+    for (int r = 0; r < CINT8_TILE_ROWS; r++) finish_row(tile[r][0], tile[r][1], output, i0 + r, j0);
+    return;
+  }
+  int32_t sums[CINT8_TILE_ROWS][CINT8_TILE_COLUMNS];
+  for (int r = 0; r < CINT8_TILE_ROWS; r++) {
+    _mm256_storeu_si256((__m256i *)sums[r], tile[r][0]);
+    _mm256_storeu_si256((__m256i *)(sums[r] + 8), tile[r][1]);
+  }
+  cint8_finish_tile(sums, rows, columns, output, i0, j0);
+}
+
+/// AVX2's step: vpmaddubsw, vpmaddwd with ones, vpaddd.
+#define CINT8_AVX2_STEP(acc, a, b) multiply_add(acc, a, b, ones)
+
 CINT8_AVX2 void cint8_avx2_multiply(
     const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
-  const ptrdiff_t steps = cint8_steps(depth);
-  const ptrdiff_t mr = CINT8_TILE_ROWS;
-  const ptrdiff_t nr = CINT8_TILE_COLUMNS;
   const __m256i ones = _mm256_set1_epi16(1);
-  for (ptrdiff_t j0 = 0; j0 < columns; j0 += nr) {
-    const int8_t *panel = packed_weights + (j0 / nr) * cint8_panel_bytes(depth);  // [steps, 16, 4]
-    ptrdiff_t tile_columns = columns - j0 < nr ? columns - j0 : nr;
-    for (ptrdiff_t i0 = 0; i0 < rows; i0 += mr) {
-      const uint8_t *a = packed_activations + (i0 / mr) * cint8_sliver_bytes(depth);  // [steps, 4, 4]
-      const int8_t *b = panel;
-      ptrdiff_t tile_rows = rows - i0 < mr ? rows - i0 : mr;
-      __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256();
-      __m256i c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();
-      __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256();
-      __m256i c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();
-      for (ptrdiff_t s = 0; s < steps; s++) {
-        __m256i b0 = _mm256_loadu_si256((const __m256i *)b);         // columns 0…7 × 4 k
-        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 32));  // columns 8…15 × 4 k
-        __m256i a0 = broadcast_step(a);
-        c00 = multiply_add(c00, a0, b0, ones);
-        c01 = multiply_add(c01, a0, b1, ones);
-        __m256i a1 = broadcast_step(a + 4);
-        c10 = multiply_add(c10, a1, b0, ones);
-        c11 = multiply_add(c11, a1, b1, ones);
-        __m256i a2 = broadcast_step(a + 8);
-        c20 = multiply_add(c20, a2, b0, ones);
-        c21 = multiply_add(c21, a2, b1, ones);
-        __m256i a3 = broadcast_step(a + 12);
-        c30 = multiply_add(c30, a3, b0, ones);
-        c31 = multiply_add(c31, a3, b1, ones);
-        a += mr * CINT8_DEPTH_STEP;
-        b += nr * CINT8_DEPTH_STEP;
-      }
-      if (tile_rows == mr && tile_columns == nr) {
-        finish_row(c00, c01, output, i0, j0);
-        finish_row(c10, c11, output, i0 + 1, j0);
-        finish_row(c20, c21, output, i0 + 2, j0);
-        finish_row(c30, c31, output, i0 + 3, j0);
-      } else {
-        // An edge tile: finish only its valid part, element by element.
-        int32_t tile[CINT8_TILE_ROWS][CINT8_TILE_COLUMNS];
-        _mm256_storeu_si256((__m256i *)tile[0], c00);
-        _mm256_storeu_si256((__m256i *)(tile[0] + 8), c01);
-        _mm256_storeu_si256((__m256i *)tile[1], c10);
-        _mm256_storeu_si256((__m256i *)(tile[1] + 8), c11);
-        _mm256_storeu_si256((__m256i *)tile[2], c20);
-        _mm256_storeu_si256((__m256i *)(tile[2] + 8), c21);
-        _mm256_storeu_si256((__m256i *)tile[3], c30);
-        _mm256_storeu_si256((__m256i *)(tile[3] + 8), c31);
-        cint8_finish_tile(tile, tile_rows, tile_columns, output, i0, j0);
-      }
-    }
-  }
+  CINT8_TILE_LOOP(CINT8_AVX2_STEP)
+}
+
+/// AVX-VNNI's step: one vpdpbusd, u8 × s8 summed over 4 k straight into int32
+/// (no 16-bit intermediate, so nothing could saturate even with 8-bit values;
+/// the activations stay 7-bit so that every kernel computes the same sums).
+#define CINT8_AVXVNNI_STEP(acc, a, b) _mm256_dpbusd_avx_epi32(acc, a, b)
+
+__attribute__((target("avx2,fma,avxvnni"))) void cint8_avxvnni_multiply(
+    const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
+    ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
+  CINT8_TILE_LOOP(CINT8_AVXVNNI_STEP)
 }
 
 // MARK: - Quantization

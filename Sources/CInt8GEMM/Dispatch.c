@@ -14,6 +14,13 @@ int cint8_kernel_is_available(int kernel) {
 #else
       return 0;
 #endif
+    case CINT8_KERNEL_AVXVNNI:
+#if defined(__x86_64__)
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+             && __builtin_cpu_supports("avxvnni");
+#else
+      return 0;
+#endif
     default:
       return 0;
   }
@@ -27,6 +34,10 @@ void cint8_multiply(
     cint8_avx2_multiply(packed_activations, rows, packed_weights, columns, depth, output);
     return;
   }
+  if (kernel == CINT8_KERNEL_AVXVNNI) {
+    cint8_avxvnni_multiply(packed_activations, rows, packed_weights, columns, depth, output);
+    return;
+  }
 #endif
   cint8_portable_multiply(packed_activations, rows, packed_weights, columns, depth, output);
 }
@@ -35,7 +46,7 @@ void cint8_quantize_rows(
     int kernel, const float *x, ptrdiff_t stride, ptrdiff_t rows, ptrdiff_t depth,
     uint8_t *packed, float *scales, int32_t *zero_points) {
 #if defined(__x86_64__)
-  if (kernel == CINT8_KERNEL_AVX2) {
+  if (kernel == CINT8_KERNEL_AVX2 || kernel == CINT8_KERNEL_AVXVNNI) {
     cint8_avx2_quantize_rows(x, stride, rows, depth, packed, scales, zero_points);
     return;
   }

@@ -114,6 +114,9 @@ void cint8_portable_quantize_rows(
 void cint8_avx2_multiply(
     const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output);
+void cint8_avxvnni_multiply(
+    const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
+    ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output);
 void cint8_avx2_quantize_rows(
     const float *x, ptrdiff_t stride, ptrdiff_t rows, ptrdiff_t depth, uint8_t *packed,
     float *scales, int32_t *zero_points);

@@ -23,10 +23,11 @@
 // column sums are computed when the weight is packed). The int32 sums cannot
 // overflow while K ≤ CINT8_DEPTH_MAX: |C| ≤ 2 · 127 · 127 · K < 2³¹.
 //
-// Measured on a 2-core AMD EPYC (AVX2), one core, data in L1: this u7×s8
-// kernel runs at 2.0× the fp32 FMA peak; the sign trick (|a| as u8, the sign
-// moved onto the weight with vpsignb, s8 activations) at 1.5–1.75×, because
-// vpsignb and vpabsb add uops to every step; s16 vpmaddwd at 1.0×.
+// Measured on a 2-core AMD EPYC, one core, data in L1: this u7×s8 AVX2 kernel
+// runs at 2.0× the fp32 FMA peak; the sign trick (|a| as u8, the sign moved
+// onto the weight with vpsignb, s8 activations) at 1.5–1.75×, because vpsignb
+// and vpabsb add uops to every step; s16 vpmaddwd at 1.0×; AVX-VNNI's vpdpbusd
+// on the same tile at 3.6×.
 //
 // Rounding. Activations: q = clamp(round(x · inverse) + z, 0, 127) with
 // round-to-nearest, ties to even, and, per row, lo = min(0, min x),
@@ -45,10 +46,13 @@
 // Buffers should be 64-byte aligned (panels then are too).
 //
 // Kernels. The AVX2 micro-kernel (4 × 16 tile, 8 int32 accumulators) is compiled
-// with __attribute__((target("avx2,fma"))) and chosen at run time; the portable
-// kernel is plain C over the same layout and builds on every platform. Both
-// give the same int32 sums and the same float outputs bit for bit (the float
-// epilogue is three IEEE operations in a fixed order, never contracted).
+// with __attribute__((target("avx2,fma"))) and chosen at run time; where the CPU
+// has AVX-VNNI, the same tile uses vpdpbusd (u8 × s8 summed over 4 k straight
+// into int32: one instruction for vpmaddubsw + vpmaddwd + vpaddd) on the same
+// 7-bit data. The portable kernel is plain C over the same layout and builds on
+// every platform. All give the same int32 sums and the same float outputs bit
+// for bit (the float epilogue is three IEEE operations in a fixed order, never
+// contracted).
 
 #ifndef CINT8GEMM_H
 #define CINT8GEMM_H
@@ -77,8 +81,10 @@ extern "C" {
 
 /// The plain C kernel, on every platform.
 #define CINT8_KERNEL_PORTABLE 0
-/// The AVX2 kernel (x86_64 with AVX2 only).
+/// The AVX2 kernel (x86_64 with AVX2 and FMA).
 #define CINT8_KERNEL_AVX2 1
+/// The AVX-VNNI kernel (x86_64 with AVX2, FMA and AVX-VNNI): vpdpbusd.
+#define CINT8_KERNEL_AVXVNNI 2
 
 /// 1 when `kernel` is built into this binary and the CPU runs it, else 0.
 int cint8_kernel_is_available(int kernel);

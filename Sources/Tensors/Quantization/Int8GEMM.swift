@@ -28,14 +28,19 @@ public enum Int8GEMM {
     case portable
     /// AVX2 `vpmaddubsw`/`vpmaddwd` on a 4 × 16 tile (x86_64 with AVX2 and FMA).
     case avx2
+    /// AVX-VNNI `vpdpbusd` on the same tile and the same 7-bit data (x86_64
+    /// with AVX2, FMA and AVX-VNNI).
+    case avxvnni
 
     /// Whether this build and this CPU can run the kernel.
     public var isAvailable: Bool { cint8_kernel_is_available(code) != 0 }
 
     /// The kernels this process can run, fastest first.
-    public static var allAvailable: [Kernel] { [.avx2, .portable].filter(\.isAvailable) }
+    public static var allAvailable: [Kernel] {
+      [.avxvnni, .avx2, .portable].filter(\.isAvailable)
+    }
 
-    /// The default: `BERT_INT8_KERNEL=portable|avx2` when set and available,
+    /// The default: `BERT_INT8_KERNEL=portable|avx2|avxvnni` when set and available,
     /// else the fastest available kernel.
     public static let best: Kernel = {
       if let name = ProcessInfo.processInfo.environment["BERT_INT8_KERNEL"]?.lowercased(),
@@ -52,6 +57,7 @@ public enum Int8GEMM {
       switch self {
       case .portable: CINT8_KERNEL_PORTABLE
       case .avx2: CINT8_KERNEL_AVX2
+      case .avxvnni: CINT8_KERNEL_AVXVNNI
       }
     }
   }
