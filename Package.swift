@@ -37,7 +37,9 @@ let package = Package(
     // MARK: - Libraries
     .target(
       name: "Tensors",
-      dependencies: [.target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"]))],
+      dependencies: [
+        "CInt8GEMM", .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"])),
+      ],
       swiftSettings: kernelFlags),
     .target(
       name: "BERT",
@@ -62,6 +64,7 @@ let package = Package(
       swiftSettings: kernelFlags),
 
     // MARK: - Implementation details
+    .target(name: "CInt8GEMM", exclude: ["README.md"]),
     .systemLibrary(
       name: "COpenBLAS",
       pkgConfig: "openblas",

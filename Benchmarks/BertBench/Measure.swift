@@ -29,7 +29,7 @@ struct RepeatPolicy {
       return RepeatPolicy(warmups: 1, minimumRounds: 3, maximumRounds: 10, budgetSeconds: 0.4)
     }
     switch kind {
-    case .gemm:
+    case .gemm, .int8:
       return RepeatPolicy(warmups: 2, minimumRounds: 5, maximumRounds: 50, budgetSeconds: 1)
     case .attention:
       return RepeatPolicy(warmups: 1, minimumRounds: 5, maximumRounds: 30, budgetSeconds: 2)
@@ -84,6 +84,31 @@ enum Measure {
     var result: [BackendKind: Timing] = [:]
     for (index, kind) in backends.enumerated() { result[kind] = Timing(samples: samples[index]) }
     return result
+  }
+
+  /// Times named variants of one workload (fp32 on each backend, int8) the
+  /// same way: warm-ups, then rounds that run each variant once in turn.
+  /// Each body returns the seconds it measured itself.
+  static func interleaved(
+    variants: [(name: String, body: () -> Double)], policy: RepeatPolicy
+  ) -> [(name: String, timing: Timing)] {
+    for variant in variants {
+      for _ in 0..<policy.warmups { _ = variant.body() }
+    }
+    var samples = Array(repeating: [Double](), count: variants.count)
+    var total = 0.0
+    var rounds = 0
+    while rounds < policy.minimumRounds
+      || (total < policy.budgetSeconds && rounds < policy.maximumRounds)
+    {
+      for (index, variant) in variants.enumerated() {
+        let seconds = variant.body()
+        samples[index].append(seconds)
+        total += seconds
+      }
+      rounds += 1
+    }
+    return variants.indices.map { (variants[$0].name, Timing(samples: samples[$0])) }
   }
 
   /// Runs `body` once on `kind` with its GEMMs timed: the share of the pass

@@ -56,6 +56,12 @@ enum Report {
       if let blas = byBackend["openblas"], let swift = byBackend["swift"] {
         line += " | ×" + Report.number(swift.medianSeconds / blas.medianSeconds, 2)
       }
+      if let int8 = rows.first(where: { $0.backend.hasPrefix("int8") }) {
+        for fp32 in ["openblas", "swift"] {
+          guard let row = byBackend[fp32] else { continue }
+          line += " | \(fp32)/int8 ×" + Report.number(row.medianSeconds / int8.medianSeconds, 2)
+        }
+      }
       if let first = rows.first {
         if let tokens = first.tokensPerSecond {
           line += " | " + Report.number(tokens, 0) + " tok/s"
@@ -75,6 +81,9 @@ enum Report {
     switch kind {
     case .gemm:
       "GEMM: C = A·op(B), m×n×k, NN or NT; GFLOP/s = 2mnk / time; %pk of the measured FMA peak"
+    case .int8:
+      "int8 linear (quantizedLinear with bias) against fp32 linear, tokens×out×in; "
+        + "GOP/s = 2mnk / time; openblas/int8 = fp32 time / int8 time"
     case .attention:
       "Attention (12 heads × 64): forward = 4·B·NH·T²·D FLOPs, backward = twice that"
     case .encoder:

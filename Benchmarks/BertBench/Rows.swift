@@ -6,17 +6,18 @@ import Tensors
 /// One row of the benchmark before it runs: what to measure, on every backend.
 struct RowSpec {
   enum Kind: String, Codable, CaseIterable {
-    case gemm, attention, encoder, train
+    case gemm, int8, attention, encoder, train
   }
 
   var kind: Kind
-  /// `1024x1024x1024-NT` for GEMM (m×n×k), `forward`/`backward` for attention,
+  /// `1024x1024x1024-NT` for GEMM (m×n×k), `1024x768x3072` for int8 (tokens ×
+  /// out × in), `forward`/`backward` for attention,
   /// the config name for encoder and train rows.
   var name: String
   var batch: Int?
   var seq: Int?
   var threads: Int
-  /// GEMM only: op(A) is [m, k], op(B) is [k, n].
+  /// GEMM: op(A) is [m, k], op(B) is [k, n]. int8: x [m, k], W [n, k].
   var m = 0
   var n = 0
   var k = 0
@@ -36,6 +37,15 @@ struct RowSpec {
     spec.n = n
     spec.k = k
     spec.transposeB = transposeB
+    return spec
+  }
+
+  /// A linear layer y = x·Wᵀ + b with x [m, k] and W [n, k], int8 against fp32.
+  static func int8(m: Int, n: Int, k: Int, threads: Int) -> RowSpec {
+    var spec = RowSpec(kind: .int8, name: "\(m)x\(n)x\(k)", threads: threads)
+    spec.m = m
+    spec.n = n
+    spec.k = k
     return spec
   }
 }
@@ -99,6 +109,14 @@ func rowSpecs(quick: Bool, threads: Int) -> [RowSpec] {
           }
         }
       }
+    }
+  }
+  // int8: BERT-base's linear layers as quantizedLinear against fp32 linear.
+  let int8Tokens = quick ? [128] : [8, 128, 1024]
+  let int8Shapes = quick ? [(768, 768), (3072, 768)] : [(768, 768), (3072, 768), (768, 3072)]
+  for tokens in int8Tokens {
+    for (n, k) in int8Shapes {
+      specs.append(.int8(m: tokens, n: n, k: k, threads: threads))
     }
   }
   // Attention: BERT-base heads (12 × 64).

@@ -12,6 +12,7 @@ enum Workloads {
     Compute.threadCount = spec.threads
     switch spec.kind {
     case .gemm: return gemm(spec, backends: backends, policy: policy)
+    case .int8: return int8(spec, backends: backends, policy: policy)
     case .attention: return attention(spec, backends: backends, policy: policy)
     case .encoder: return encoder(spec, backends: backends, policy: policy)
     case .train: return train(spec, backends: backends, policy: policy)
@@ -67,6 +68,49 @@ enum Workloads {
     }
     withExtendedLifetime((a, b, c)) {}
     return rows(spec, timings, flops: 2 * Double(m) * Double(n) * Double(k))
+  }
+
+  // MARK: - int8
+
+  /// y = x·Wᵀ + b with x [m, k], W [n, k], b [n]: fp32 `linear` on each
+  /// backend, and `quantizedLinear` on the int8 weight (the row's backend is
+  /// `int8-<kernel>`; it quantizes x on every call, as inference does).
+  /// 2·m·n·k operations for all.
+  static func int8(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy) -> [BenchRow] {
+    let (m, n, k) = (spec.m, spec.n, spec.k)
+    var generator = SeededGenerator(seed: 13)
+    let x = Tensor.randomNormal(shape: [m, k], generator: &generator)  // [m, k]
+    let weight = Tensor.randomNormal(
+      shape: [n, k], standardDeviation: 0.02, generator: &generator)  // [n, k]
+    let bias = Tensor.randomNormal(
+      shape: [n], standardDeviation: 0.02, generator: &generator)  // [n]
+    let matrix = QuantizedMatrix(quantizing: weight)
+    var variants: [(name: String, body: () -> Double)] = backends.map { kind in
+      (
+        kind.rawValue,
+        {
+          Compute.withBackend(kind) {
+            Measure.time { _ = withoutGradients { x.linear(weight: weight, bias: bias) } }
+          }
+        }
+      )
+    }
+    variants.append(
+      (
+        "int8-\(Int8GEMM.kernel)",
+        { Measure.time { _ = withoutGradients { x.quantizedLinear(matrix, bias: bias) } } }
+      ))
+    let timings = Measure.interleaved(variants: variants, policy: policy)
+    let rss = Measure.peakRSSMegabytes()
+    let flops = 2 * Double(m) * Double(n) * Double(k)
+    return timings.map { variant in
+      BenchRow(
+        kind: spec.kind.rawValue, backend: variant.name, name: spec.name, batch: nil, seq: nil,
+        threads: spec.threads, medianSeconds: variant.timing.median,
+        minSeconds: variant.timing.minimum, maxSeconds: variant.timing.maximum,
+        gflops: flops / variant.timing.median / 1e9, peakRSSMegabytes: rss,
+        repeats: variant.timing.samples.count)
+    }
   }
 
   // MARK: - Attention

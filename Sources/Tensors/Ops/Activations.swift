@@ -193,9 +193,10 @@ extension Tensor {
     return result.detached()
   }
 
-  /// One row of y = gelu(x + b).
+  /// One row of y = gelu(x + b); `y` may be `x` (in place). The int8 linear
+  /// layer's output pass calls it too, so the int8 path has the same GELU.
   @inline(__always)
-  private static func geluRow(
+  static func geluRow(
     _ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>,
     _ n: Int, _ approximate: Bool
   ) {

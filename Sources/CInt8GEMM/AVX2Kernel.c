@@ -1,0 +1,241 @@
+// The AVX2 kernels: a 4 × 16 register tile of int32 sums over u7 × s8 products.
+//
+// Each step of 4 k: one 32-bit broadcast of a row's 4 activations, and per
+// 8 columns, on AVX2, vpmaddubsw (16 pair sums of u8 × s8 into int16, which
+// cannot saturate: see CInt8GEMM.h), vpmaddwd with ones (pairs into int32) and
+// vpaddd into the accumulator; on CPUs with AVX-VNNI, one vpdpbusd does all
+// three. 8 accumulators, 2 weight vectors, the broadcast, the ones and a
+// temporary fill 13 of the 16 ymm registers. The activation quantizer needs
+// AVX2 only and serves both.
+//
+// Compiled with target attributes, so the rest of the package needs no special
+// flags; Dispatch.c calls each kernel only when the CPU has its extensions.
+
+#include "Int8Kernels.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+
+#define CINT8_AVX2 __attribute__((target("avx2,fma")))
+
+/// The 4 activations of one row for one step, broadcast to every 32-bit lane.
+CINT8_AVX2 static inline __m256i broadcast_step(const uint8_t *a) {
+  int32_t word;
+  memcpy(&word, a, sizeof word);
+  return _mm256_set1_epi32(word);
+}
+
+/// acc += Σ over 4 k of a · b, per 32-bit lane.
+CINT8_AVX2 static inline __m256i multiply_add(__m256i acc, __m256i a, __m256i b, __m256i ones) {
+  __m256i pairs = _mm256_maddubs_epi16(a, b);  // int16: a0·b0 + a1·b1, a2·b2 + a3·b3
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+}
+
+/// The epilogue of one row of a full tile: 16 sums, as cint8_finish_tile does it.
+CINT8_AVX2 static inline void finish_row(
+    __m256i low, __m256i high, const CInt8Output *output, ptrdiff_t i, ptrdiff_t j) {
+  int32_t zero_point = output->zero_points ? output->zero_points[i] : 0;
+  if (zero_point != 0) {
+    __m256i z = _mm256_set1_epi32(zero_point);
+    const __m256i *sums = (const __m256i *)(output->column_sums + j);
+    low = _mm256_sub_epi32(low, _mm256_mullo_epi32(z, _mm256_loadu_si256(sums)));
+    high = _mm256_sub_epi32(high, _mm256_mullo_epi32(z, _mm256_loadu_si256(sums + 1)));
+  }
+  if (output->sums) {
+    __m256i *target = (__m256i *)(output->sums + i * output->stride + j);
+    _mm256_storeu_si256(target, low);
+    _mm256_storeu_si256(target + 1, high);
+    return;
+  }
+  __m256 row_scale = _mm256_set1_ps(output->row_scales[i]);
+  __m256 scale_low = _mm256_mul_ps(row_scale, _mm256_loadu_ps(output->column_scales + j));
+  __m256 scale_high = _mm256_mul_ps(row_scale, _mm256_loadu_ps(output->column_scales + j + 8));
+  __m256 value_low = _mm256_mul_ps(_mm256_cvtepi32_ps(low), scale_low);
+  __m256 value_high = _mm256_mul_ps(_mm256_cvtepi32_ps(high), scale_high);
+  if (output->bias) {
+    value_low = _mm256_add_ps(value_low, _mm256_loadu_ps(output->bias + j));
+    value_high = _mm256_add_ps(value_high, _mm256_loadu_ps(output->bias + j + 8));
+  }
+  float *target = output->values + i * output->stride + j;
+  _mm256_storeu_ps(target, value_low);
+  _mm256_storeu_ps(target + 8, value_high);
+}
+
+/// The tile loop over every panel (outer) and sliver (inner) of a block: one
+/// 4 × 16 tile of 8 accumulators per pair, STEP(acc, a, b) adding one step of
+/// 4 k, then the epilogue. The body of every kernel in this file; each passes
+/// its own STEP and is compiled for its own target.
+#define CINT8_TILE_LOOP(STEP)                                                                    \
+  const ptrdiff_t steps = cint8_steps(depth);                                                    \
+  const ptrdiff_t mr = CINT8_TILE_ROWS;                                                          \
+  const ptrdiff_t nr = CINT8_TILE_COLUMNS;                                                       \
+  for (ptrdiff_t j0 = 0; j0 < columns; j0 += nr) {                                               \
+    const int8_t *panel = packed_weights + (j0 / nr) * cint8_panel_bytes(depth);                 \
+    ptrdiff_t tile_columns = columns - j0 < nr ? columns - j0 : nr;                              \
+    for (ptrdiff_t i0 = 0; i0 < rows; i0 += mr) {                                                \
+      const uint8_t *a = packed_activations + (i0 / mr) * cint8_sliver_bytes(depth);             \
+      const int8_t *b = panel;                                                                   \
+      __m256i c00 = _mm256_setzero_si256(), c01 = _mm256_setzero_si256();                        \
+      __m256i c10 = _mm256_setzero_si256(), c11 = _mm256_setzero_si256();                        \
+      __m256i c20 = _mm256_setzero_si256(), c21 = _mm256_setzero_si256();                        \
+      __m256i c30 = _mm256_setzero_si256(), c31 = _mm256_setzero_si256();                        \
+      for (ptrdiff_t s = 0; s < steps; s++) {                                                    \
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)b);        /* columns 0…7 × 4 k */      \
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 32)); /* columns 8…15 × 4 k */     \
+        __m256i a0 = broadcast_step(a);                                                          \
+        c00 = STEP(c00, a0, b0);                                                                 \
+        c01 = STEP(c01, a0, b1);                                                                 \
+        __m256i a1 = broadcast_step(a + 4);                                                      \
+        c10 = STEP(c10, a1, b0);                                                                 \
+        c11 = STEP(c11, a1, b1);                                                                 \
+        __m256i a2 = broadcast_step(a + 8);                                                      \
+        c20 = STEP(c20, a2, b0);                                                                 \
+        c21 = STEP(c21, a2, b1);                                                                 \
+        __m256i a3 = broadcast_step(a + 12);                                                     \
+        c30 = STEP(c30, a3, b0);                                                                 \
+        c31 = STEP(c31, a3, b1);                                                                 \
+        a += mr * CINT8_DEPTH_STEP;                                                              \
+        b += nr * CINT8_DEPTH_STEP;                                                              \
+      }                                                                                          \
+      ptrdiff_t tile_rows = rows - i0 < mr ? rows - i0 : mr;                                     \
+      __m256i tile[CINT8_TILE_ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};      \
+      finish_tile(tile, tile_rows, tile_columns, output, i0, j0);                                \
+    }                                                                                            \
+  }
+
+/// The epilogue of one tile: full tiles in vectors, edge tiles element by element.
+CINT8_AVX2 static inline void finish_tile(
+    __m256i tile[CINT8_TILE_ROWS][2], ptrdiff_t rows, ptrdiff_t columns,
+    const CInt8Output *output, ptrdiff_t i0, ptrdiff_t j0) {
+  if (rows == CINT8_TILE_ROWS && columns == CINT8_TILE_COLUMNS) {
+    for (int r = 0; r < CINT8_TILE_ROWS; r++) finish_row(tile[r][0], tile[r][1], output, i0 + r, j0);
+    return;
+  }
+  int32_t sums[CINT8_TILE_ROWS][CINT8_TILE_COLUMNS];
+  for (int r = 0; r < CINT8_TILE_ROWS; r++) {
+    _mm256_storeu_si256((__m256i *)sums[r], tile[r][0]);
+    _mm256_storeu_si256((__m256i *)(sums[r] + 8), tile[r][1]);
+  }
+  cint8_finish_tile(sums, rows, columns, output, i0, j0);
+}
+
+/// AVX2's step: vpmaddubsw, vpmaddwd with ones, vpaddd.
+#define CINT8_AVX2_STEP(acc, a, b) multiply_add(acc, a, b, ones)
+
+CINT8_AVX2 void cint8_avx2_multiply(
+    const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
+    ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  CINT8_TILE_LOOP(CINT8_AVX2_STEP)
+}
+
+/// AVX-VNNI's step: one vpdpbusd, u8 × s8 summed over 4 k straight into int32
+/// (no 16-bit intermediate, so nothing could saturate even with 8-bit values;
+/// the activations stay 7-bit so that every kernel computes the same sums).
+#define CINT8_AVXVNNI_STEP(acc, a, b) _mm256_dpbusd_avx_epi32(acc, a, b)
+
+__attribute__((target("avx2,fma,avxvnni"))) void cint8_avxvnni_multiply(
+    const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
+    ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
+  CINT8_TILE_LOOP(CINT8_AVXVNNI_STEP)
+}
+
+// MARK: - Quantization
+
+/// The smallest and largest of a row, and whether every value is finite.
+CINT8_AVX2 static void row_range(
+    const float *row, ptrdiff_t depth, float *lo_out, float *hi_out, int *finite) {
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps(), poison = _mm256_setzero_ps();
+  const __m256 zero = _mm256_setzero_ps();
+  ptrdiff_t k = 0;
+  for (; k + 8 <= depth; k += 8) {
+    __m256 v = _mm256_loadu_ps(row + k);
+    lo = _mm256_min_ps(v, lo);
+    hi = _mm256_max_ps(v, hi);
+    poison = _mm256_add_ps(poison, _mm256_mul_ps(v, zero));  // NaN once any value is not finite
+  }
+  float los[8], his[8], poisons[8];
+  _mm256_storeu_ps(los, lo);
+  _mm256_storeu_ps(his, hi);
+  _mm256_storeu_ps(poisons, poison);
+  float l = 0, h = 0, p = 0;
+  for (int lane = 0; lane < 8; lane++) {
+    l = los[lane] < l ? los[lane] : l;
+    h = his[lane] > h ? his[lane] : h;
+    p += poisons[lane];
+  }
+  for (; k < depth; k++) {
+    float v = row[k];
+    l = v < l ? v : l;
+    h = v > h ? v : h;
+    p += v * 0.0f;
+  }
+  *lo_out = l;
+  *hi_out = h;
+  *finite = p == 0;
+}
+
+CINT8_AVX2 void cint8_avx2_quantize_rows(
+    const float *x, ptrdiff_t stride, ptrdiff_t rows, ptrdiff_t depth, uint8_t *packed,
+    float *scales, int32_t *zero_points) {
+  const ptrdiff_t mr = CINT8_TILE_ROWS;
+  const ptrdiff_t sliver_bytes = cint8_sliver_bytes(depth);
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i maximum = _mm256_set1_epi32(CINT8_ACTIVATION_MAX);
+  // Row r's mask moves the low byte of each 32-bit lane of a 128-bit half into
+  // bytes 4r…4r+3 of that half: OR-ing the four rows gives, per half, one step
+  // of a sliver (4 rows × 4 k), and the two halves are two consecutive steps.
+  __m256i masks[CINT8_TILE_ROWS];
+  for (int r = 0; r < CINT8_TILE_ROWS; r++) {
+    int8_t bytes[32];
+    for (int p = 0; p < 32; p++) {
+      int within = p % 16;
+      bytes[p] = within / 4 == r ? (int8_t)((within % 4) * 4) : (int8_t)0x80;
+    }
+    masks[r] = _mm256_loadu_si256((const __m256i *)bytes);
+  }
+  for (ptrdiff_t i0 = 0; i0 < rows; i0 += mr) {
+    uint8_t *sliver = packed + (i0 / mr) * sliver_bytes;  // [steps, 4, 4]
+    memset(sliver, 0, (size_t)sliver_bytes);
+    ptrdiff_t tile_rows = rows - i0 < mr ? rows - i0 : mr;
+    float inverses[CINT8_TILE_ROWS] = {0, 0, 0, 0};
+    int32_t zeros[CINT8_TILE_ROWS] = {0, 0, 0, 0};
+    int active = 0;  // rows with something to write
+    for (ptrdiff_t r = 0; r < tile_rows; r++) {
+      float lo, hi;
+      int finite;
+      row_range(x + (i0 + r) * stride, depth, &lo, &hi, &finite);
+      cint8_row_parameters(lo, hi, finite, &scales[i0 + r], &inverses[r], &zeros[r]);
+      zero_points[i0 + r] = zeros[r];
+      if (inverses[r] != 0) active |= 1 << r;
+    }
+    if (!active) continue;
+    ptrdiff_t k = 0;
+    for (; k + 8 <= depth; k += 8) {
+      __m256i packed_steps = zero;
+      for (int r = 0; r < CINT8_TILE_ROWS; r++) {
+        if (!(active & (1 << r))) continue;
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + (i0 + r) * stride + k),
+                                 _mm256_set1_ps(inverses[r]));
+        __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(zeros[r]));
+        q = _mm256_min_epi32(_mm256_max_epi32(q, zero), maximum);
+        packed_steps = _mm256_or_si256(packed_steps, _mm256_shuffle_epi8(q, masks[r]));
+      }
+      _mm256_storeu_si256((__m256i *)(sliver + (k / CINT8_DEPTH_STEP) * mr * CINT8_DEPTH_STEP),
+                          packed_steps);
+    }
+    for (; k < depth; k++) {
+      for (int r = 0; r < CINT8_TILE_ROWS; r++) {
+        if (!(active & (1 << r))) continue;
+        sliver[cint8_activation_offset(r, k, depth)] =
+            cint8_quantize_value(x[(i0 + r) * stride + k], inverses[r], zeros[r]);
+      }
+    }
+  }
+}
+
+#endif
