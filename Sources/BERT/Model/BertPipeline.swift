@@ -73,6 +73,8 @@ public struct BertPipeline {
   public let layout: ModelDirectoryLayout?
   /// What ``embed(_:pairs:pooling:normalize:maxLength:batchSize:maxBatchTokens:)`` does by default.
   public var embedding: EmbeddingSettings
+  /// The precision the encoder's projections run at.
+  public var precision: Precision { model.projectionPrecision }
 
   /// Loads `config.json`, the tokenizer (`tokenizer.json`, else `vocab.txt`
   /// with `tokenizer_config.json`) and the weights (`model.safetensors`, or the
@@ -81,11 +83,13 @@ public struct BertPipeline {
   /// sentence-transformers directory's pooling, normalisation and
   /// `max_seq_length` become ``embedding``. A fine-tuned head's weights
   /// (`classifier.*`, `qa_outputs.*`) are listed in ``loadReport`` as ignored.
+  /// With `precision` ``Precision/int8``, the projections are quantized as
+  /// they load (see ``Precision``).
   ///
   /// - Throws: `CheckpointError` for missing, misshapen or unconverted weights;
   ///   `TokenizerError` for a missing or unsupported tokenizer;
   ///   `ModelDirectoryError` for unreadable sentence-transformers files.
-  public init(directory: URL) throws {
+  public init(directory: URL, precision: Precision = .fp32) throws {
     let layout = try ModelDirectoryLayout(directory: directory)
     // A fine-tuned directory's head (classifier, qa_outputs) goes unused, as
     // when transformers' AutoModel loads it; any other problem is refused.
@@ -95,6 +99,7 @@ public struct BertPipeline {
     report.unexpected.removeAll { headKeys.contains($0) }
     report.ignored += headKeys.sorted()
     if report.hasProblems { (model, report) = try BertModel.load(directory: layout.transformer) }
+    try model.convert(to: precision)
     self.model = model
     loadReport = report
     tokenizer = try BertTokenizer(directory: layout.transformer)

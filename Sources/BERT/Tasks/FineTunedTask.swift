@@ -68,22 +68,25 @@ public enum FineTunedTask {
   /// - Parameters:
   ///   - task: needed only for a directory whose head does not say (a base
   ///     `BertModel`); when given for one that says, the two must agree.
+  ///   - precision: ``Precision/int8`` quantizes every projection as it loads.
   /// - Throws: ``FineTunedTaskError`` when the directory holds no fine-tuned
   ///   head, another task's head, or a broken label map; ``CheckpointError``
   ///   when it is not a model directory.
-  public static func open(directory: URL, task: String? = nil) throws -> FineTunedTask {
-    let application = try openApplication(directory: directory, task: task)
+  public static func open(directory: URL, task: String? = nil, precision: Precision = .fp32)
+    throws -> FineTunedTask
+  {
+    let application = try openApplication(directory: directory, task: task, precision: precision)
     guard let opened = application.fineTunedTask else {
       throw FineTunedTaskError.noCase(task: application.taskKind.rawValue)
     }
     return opened
   }
 
-  /// Opens a directory as ``open(directory:task:)`` does, as the application
-  /// of any task of ``TaskKind`` (those without a case of this type too).
-  public static func openApplication(directory: URL, task: String? = nil) throws
-    -> any FineTunedApplication
-  {
+  /// Opens a directory as ``open(directory:task:precision:)`` does, as the
+  /// application of any task of ``TaskKind`` (those without a case of this type too).
+  public static func openApplication(
+    directory: URL, task: String? = nil, precision: Precision = .fp32
+  ) throws -> any FineTunedApplication {
     let path = directory.path
     let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
     let config = try BertConfig(contentsOf: files.appendingPathComponent("config.json"))
@@ -123,8 +126,10 @@ public enum FineTunedTask {
       throw FineTunedTaskError.headMismatch(
         path: path, architecture: architecture, task: settings.task, needed: expected)
     }
-    return try kind.definition.open(
+    let application = try kind.definition.open(
       directory: directory, settings: settings, config: config, path: path)
+    try application.convert(to: precision)
+    return application
   }
 
   /// The labels of `id2label` in id order (`LABEL_i` without a map).

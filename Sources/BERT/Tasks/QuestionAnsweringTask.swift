@@ -13,7 +13,7 @@ import Foundation
 /// tokens. A training window that does not hold the whole answer is left out
 /// (its positions would be ignored by the loss anyway) and counted.
 public final class QuestionAnsweringTask: FineTuningTask {
-  public let model: BertForQuestionAnswering
+  public private(set) var model: BertForQuestionAnswering
   public let tokenizer: BertTokenizer
   public let maxLength: Int
   public let docStride: Int
@@ -215,6 +215,12 @@ extension QuestionAnsweringTask {
 }
 
 extension QuestionAnsweringTask: FineTunedApplication {
+  public func convert(to precision: Precision) throws {
+    try model.convert(to: precision)
+  }
+
+  public var precision: Precision { model.projectionPrecision }
+
   public var fineTunedTask: FineTunedTask? { .questionAnswering(self) }
   public var taskKind: TaskKind { .qa }
 

@@ -11,7 +11,7 @@ import Foundation
 /// `labelAllTokens` labels them too (a `B-X` tag becoming `I-X`). Predictions
 /// are read from each word's first sub-token.
 public final class TaggingTask: FineTuningTask {
-  public let model: BertForTokenClassification
+  public private(set) var model: BertForTokenClassification
   public let tokenizer: BertTokenizer
   public let labels: LabelSet
   public let maxLength: Int
@@ -245,6 +245,12 @@ extension TaggingTask {
 }
 
 extension TaggingTask: FineTunedApplication {
+  public func convert(to precision: Precision) throws {
+    try model.convert(to: precision)
+  }
+
+  public var precision: Precision { model.projectionPrecision }
+
   public var fineTunedTask: FineTunedTask? { .tagging(self) }
   public var taskKind: TaskKind { .tagging }
 

@@ -168,6 +168,9 @@ public protocol FineTunedApplication: AnyObject {
     throws -> EvaluationReport
   /// Reads `input`'s inputs and writes one JSON object per input through `input.write`.
   func predict(_ input: PredictionInput) throws
+  /// The model's projections run at `precision` from now on (see
+  /// ``Precision``); an int8 model is for inference only.
+  func convert(to precision: Precision) throws
 }
 
 extension FineTunedApplication {

@@ -9,7 +9,7 @@ import Foundation
 /// with mean squared error.
 public final class TextClassificationTask: FineTuningTask {
   public let kind: TextTaskKind
-  public let model: BertForSequenceClassification
+  public private(set) var model: BertForSequenceClassification
   public let tokenizer: BertTokenizer
   /// The label names in id order; nil for regression.
   public let labels: LabelSet?
@@ -343,6 +343,12 @@ extension TextClassificationTask {
 }
 
 extension TextClassificationTask: FineTunedApplication {
+  public func convert(to precision: Precision) throws {
+    try model.convert(to: precision)
+  }
+
+  public var precision: Precision { model.projectionPrecision }
+
   public var fineTunedTask: FineTunedTask? { .text(self) }
   public var taskKind: TaskKind { kind.taskKind }
 

@@ -8,6 +8,9 @@ public protocol FineTuningTask: AnyObject {
   /// The model's parameters by checkpoint key: every BERT parameter and the head's.
   var namedParameters: [(key: String, parameter: Parameter)] { get }
 
+  /// The precision of the model's projections; only ``Precision/fp32`` trains.
+  var precision: Precision { get }
+
   /// The number of training features (sequences or QA windows).
   var trainingFeatureCount: Int { get }
 
@@ -36,6 +39,7 @@ public protocol FineTuningTask: AnyObject {
 
 extension FineTuningTask {
   public var evaluationUnseenLabels: [String: Int] { [:] }
+  public var precision: Precision { .fp32 }
 }
 
 /// Scores of one evaluation.

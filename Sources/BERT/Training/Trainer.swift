@@ -236,6 +236,11 @@ public final class Trainer {
   }
 
   private func validate(_ task: some FineTuningTask) throws {
+    guard task.precision == .fp32 else {
+      throw TrainingError.invalidSetting(
+        "the model runs at \(task.precision.rawValue), which is for inference only; "
+          + "fine-tune the fp32 model and quantize the result")
+    }
     guard task.trainingFeatureCount > 0 else {
       throw TrainingError.invalidSetting("there are no training examples")
     }
