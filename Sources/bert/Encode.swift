@@ -60,6 +60,7 @@ struct Encode: ParsableCommand {
   var batchSize = 32
 
   @OptionGroup var batching: BatchingOptions
+  @OptionGroup var precisionOptions: PrecisionOptions
 
   @Option(
     help: ArgumentHelp("Truncate to this many tokens, [CLS] and [SEP] included.", valueName: "n"))
@@ -102,7 +103,7 @@ struct Encode: ParsableCommand {
     try reportingErrors("encode") {
       try compute.apply()
       let directory = try modelOptions.directory()
-      let pipeline = try BertPipeline(directory: directory)
+      let pipeline = try BertPipeline(directory: directory, precision: precisionOptions.precision)
       let modes = pooling.map { [$0] } ?? pipeline.embedding.pooling
       if modes.contains(.pooler) && pipeline.model.pooler == nil {
         throw CLIError(

@@ -41,11 +41,26 @@ struct Evaluate: ParsableCommand {
   var task: TaskName?
 
   @OptionGroup var batching: BatchingOptions
+  @OptionGroup var precisionOptions: PrecisionOptions
 
   @Option(help: "Sequences per forward pass.") var batchSize = 64
 
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
+  }
+
+  /// Scores the examples, timed to the millisecond.
+  private func timedScore(_ model: FineTunedModel, _ examples: TaskExamples) throws -> (
+    report: EvaluationReport, seconds: Double
+  ) {
+    let started = Date()
+    let report = try model.score(
+      examples, source: data, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
+    return (report, (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
+  }
+
+  private func format(_ value: Double?) -> String {
+    value.map { String(format: "%.4f", $0) } ?? "n/a"
   }
 
   func run() throws {
@@ -75,24 +90,47 @@ struct Evaluate: ParsableCommand {
           taskSource: model.taskSource, tsvQuoting: dataOptions.tsvQuoting)
       }
       reportRead(report)
-      let started = Date()
-      let scores = try model.score(
-        examples, source: data, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
-      let seconds = Date().timeIntervalSince(started)
+      var scores = try timedScore(model, examples)
       var members: [(String, JSONOut)] = [
         ("task", .string(model.task.rawValue)),
         ("model", .string(displayPath)),
         ("data", .string(data)),
-        ("examples", .int(scores.exampleCount)),
-        ("primary_metric", .string(scores.primaryMetric)),
-        ("metrics", .doubles(scores.metrics)),
-        ("seconds", .double((seconds * 1000).rounded() / 1000)),
+        ("examples", .int(scores.report.exampleCount)),
+        ("primary_metric", .string(scores.report.primaryMetric)),
+        ("precision", .string(precisionOptions.precision.rawValue)),
       ]
-      if !scores.notes.isEmpty { members.append(("notes", .counts(scores.notes))) }
-      if !scores.unseenLabels.isEmpty {
-        members.append(("unseen_labels", .counts(scores.unseenLabels)))
+      if precisionOptions.precision != .fp32 {
+        // The same model and data at fp32 first, then quantized in place.
+        let reference = scores
+        try model.head.convert(to: precisionOptions.precision)
+        scores = try timedScore(model, examples)
+        var difference: [String: Double] = [:]
+        for (key, value) in scores.report.metrics {
+          if let base = reference.report.metrics[key] { difference[key] = value - base }
+        }
+        members += [
+          ("metrics", .doubles(scores.report.metrics)),
+          ("fp32_metrics", .doubles(reference.report.metrics)),
+          ("difference", .doubles(difference)),
+          ("seconds", .double(scores.seconds)),
+          ("fp32_seconds", .double(reference.seconds)),
+        ]
+        let primary = scores.report.primaryMetric
+        Console.err(
+          "evaluate: \(primary) \(format(scores.report.metrics[primary])) at "
+            + "\(precisionOptions.precision.rawValue), \(format(reference.report.metrics[primary])) at "
+            + "fp32 (difference \(format(difference[primary])))")
+      } else {
+        members += [
+          ("metrics", .doubles(scores.report.metrics)), ("seconds", .double(scores.seconds)),
+        ]
+      }
+      let scoresReport = scores.report
+      if !scoresReport.notes.isEmpty { members.append(("notes", .counts(scoresReport.notes))) }
+      if !scoresReport.unseenLabels.isEmpty {
+        members.append(("unseen_labels", .counts(scoresReport.unseenLabels)))
         warnUnseenLabels(
-          scores.unseenLabels, source: "--data \(data)", task: model.task,
+          scoresReport.unseenLabels, source: "--data \(data)", task: model.task,
           known: "the model's labels")
       }
       Console.out(JSONOut.object(members).pretty)

@@ -49,6 +49,7 @@ struct Predict: ParsableCommand {
   var task: TaskName?
 
   @OptionGroup var batching: BatchingOptions
+  @OptionGroup var precisionOptions: PrecisionOptions
 
   @Option(help: "Sequences per forward pass.") var batchSize = 32
 
@@ -63,6 +64,7 @@ struct Predict: ParsableCommand {
       let displayPath = modelOptions.model ?? directory.path
       let model = try FineTunedModel(
         directory: directory, displayPath: displayPath, requested: task)
+      try model.head.convert(to: precisionOptions.precision)
       try model.head.predict(
         PredictionInput(
           path: input, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens,

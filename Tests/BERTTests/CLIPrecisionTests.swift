@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+/// `--precision int8` on `encode`, `predict` and `evaluate`.
+@Suite struct CLIPrecisionTests {
+  typealias H = CLIHarness
+
+  static func cosine(_ a: [Double], _ b: [Double]) -> Double {
+    let dot = zip(a, b).map { $0 * $1 }.reduce(0, +)
+    let norms = (a.map { $0 * $0 }.reduce(0, +) * b.map { $0 * $0 }.reduce(0, +)).squareRoot()
+    return dot / max(norms, 1e-30)
+  }
+
+  /// int8 embeddings of the tiny model stay within cosine 0.999 of fp32's
+  /// (the bound of QuantizedModelTests), and are not the fp32 ones.
+  @Test func encodeAtInt8() throws {
+    let texts = "the cat sat on the mat\na dog\nhello world , a new city\n"
+    let float = try H.run(["encode", "--model", H.tinyModel], stdin: texts)
+    let int8 = try H.run(["encode", "--model", H.tinyModel, "--precision", "int8"], stdin: texts)
+    #expect(float.status == 0 && int8.status == 0, "\(int8.stderr)")
+    let a = try float.jsonLines().map { try #require($0["embedding"] as? [Double]) }
+    let b = try int8.jsonLines().map { try #require($0["embedding"] as? [Double]) }
+    #expect(a.count == 3 && b.count == 3)
+    for (index, (x, y)) in zip(a, b).enumerated() {
+      #expect(Self.cosine(x, y) >= 0.999, "line \(index): cosine \(Self.cosine(x, y))")
+    }
+    #expect(a != b)
+  }
+
+  /// evaluate --precision int8 reports the int8 metrics, the fp32 ones (those
+  /// of a plain evaluate) and their difference; predict writes the same kind
+  /// of lines at int8.
+  @Test func evaluateReportsInt8BesideFP32() throws {
+    let (run, output) = try CLITests.finetune(
+      "classification", train: "sentiment-train.csv", dev: "sentiment-dev.tsv")
+    defer { try? FileManager.default.removeItem(at: output) }
+    try #require(run.status == 0, "\(run.stderr)")
+    let arguments = ["evaluate", "--model", output.path, "--data", H.data("sentiment-dev.tsv")]
+    let float = try H.run(arguments)
+    let int8 = try H.run(arguments + ["--precision", "int8"])
+    #expect(float.status == 0 && int8.status == 0, "\(int8.stderr)")
+    let plain = try float.json()
+    let report = try int8.json()
+    #expect(plain["precision"] as? String == "fp32")
+    #expect(report["precision"] as? String == "int8")
+    let fp32 = try #require(plain["metrics"] as? [String: Double])
+    let reference = try #require(report["fp32_metrics"] as? [String: Double])
+    let metrics = try #require(report["metrics"] as? [String: Double])
+    let difference = try #require(report["difference"] as? [String: Double])
+    #expect(reference == fp32, "the fp32 metrics are those of a plain evaluate")
+    #expect(Set(metrics.keys) == ["accuracy", "macro_f1", "mcc"])
+    for (key, value) in metrics {
+      #expect(abs(difference[key]! - (value - fp32[key]!)) < 1e-12, "\(key)")
+    }
+    #expect(int8.stderr.contains("accuracy") && int8.stderr.contains("at fp32"), "\(int8.stderr)")
+
+    let predictions = try H.run(
+      ["predict", "--model", output.path, "--precision", "int8"], stdin: "a good film\n")
+    #expect(predictions.status == 0, "\(predictions.stderr)")
+    let line = try #require(try predictions.jsonLines().first)
+    #expect(line["label"] is String && line["probabilities"] is [String: Double])
+  }
+
+  @Test func unknownPrecisionIsRefused() throws {
+    let run = try H.run(
+      ["encode", "--model", H.tinyModel, "--precision", "int4"], stdin: "a\n")
+    #expect(run.status != 0)
+    #expect(run.stderr.contains("int4") && run.stderr.contains("fp32"), "\(run.stderr)")
+  }
+}
