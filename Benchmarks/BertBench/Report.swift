@@ -56,10 +56,11 @@ enum Report {
       if let blas = byBackend["openblas"], let swift = byBackend["swift"] {
         line += " | ×" + Report.number(swift.medianSeconds / blas.medianSeconds, 2)
       }
-      if let int8 = rows.first(where: { $0.backend.hasPrefix("int8") }) {
-        for fp32 in ["openblas", "swift"] {
-          guard let row = byBackend[fp32] else { continue }
-          line += " | \(fp32)/int8 ×" + Report.number(row.medianSeconds / int8.medianSeconds, 2)
+      // fp32 time / int8 time, for each int8 kernel against OpenBLAS (else Swift).
+      if let fp32 = byBackend["openblas"] ?? byBackend["swift"] {
+        for int8 in rows where int8.backend.hasPrefix("int8") {
+          line += " | \(fp32.backend)/\(int8.backend) ×"
+          line += Report.number(fp32.medianSeconds / int8.medianSeconds, 2)
         }
       }
       if let first = rows.first {
@@ -83,7 +84,7 @@ enum Report {
       "GEMM: C = A·op(B), m×n×k, NN or NT; GFLOP/s = 2mnk / time; %pk of the measured FMA peak"
     case .int8:
       "int8 linear (quantizedLinear with bias) against fp32 linear, tokens×out×in; "
-        + "GOP/s = 2mnk / time; openblas/int8 = fp32 time / int8 time"
+        + "GOP/s = 2mnk / time; openblas/int8-… = fp32 time / int8 time"
     case .attention:
       "Attention (12 heads × 64): forward = 4·B·NH·T²·D FLOPs, backward = twice that"
     case .encoder:

@@ -73,8 +73,9 @@ enum Workloads {
   // MARK: - int8
 
   /// y = x·Wᵀ + b with x [m, k], W [n, k], b [n]: fp32 `linear` on each
-  /// backend, and `quantizedLinear` on the int8 weight (the row's backend is
-  /// `int8-<kernel>`; it quantizes x on every call, as inference does).
+  /// backend, and `quantizedLinear` on the int8 weight with each SIMD kernel
+  /// (the row's backend is `int8-<kernel>`; it quantizes x on every call, as
+  /// inference does).
   /// 2·m·n·k operations for all.
   static func int8(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy) -> [BenchRow] {
     let (m, n, k) = (spec.m, spec.n, spec.k)
@@ -95,11 +96,19 @@ enum Workloads {
         }
       )
     }
-    variants.append(
-      (
-        "int8-\(Int8GEMM.kernel)",
-        { Measure.time { _ = withoutGradients { x.quantizedLinear(matrix, bias: bias) } } }
-      ))
+    // Every SIMD kernel (the portable one only where there is none), fastest first.
+    let kernels = Int8GEMM.Kernel.allAvailable
+    for kernel in kernels where kernel != .portable || kernels.count == 1 {
+      variants.append(
+        (
+          "int8-\(kernel)",
+          {
+            Int8GEMM.withKernel(kernel) {
+              Measure.time { _ = withoutGradients { x.quantizedLinear(matrix, bias: bias) } }
+            }
+          }
+        ))
+    }
     let timings = Measure.interleaved(variants: variants, policy: policy)
     let rss = Measure.peakRSSMegabytes()
     let flops = 2 * Double(m) * Double(n) * Double(k)

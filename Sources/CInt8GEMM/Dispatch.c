@@ -29,6 +29,7 @@ int cint8_kernel_is_available(int kernel) {
 void cint8_multiply(
     int kernel, const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
+  (void)kernel;  // only the portable kernel exists off x86_64
 #if defined(__x86_64__)
   if (kernel == CINT8_KERNEL_AVX2) {
     cint8_avx2_multiply(packed_activations, rows, packed_weights, columns, depth, output);
@@ -45,6 +46,7 @@ void cint8_multiply(
 void cint8_quantize_rows(
     int kernel, const float *x, ptrdiff_t stride, ptrdiff_t rows, ptrdiff_t depth,
     uint8_t *packed, float *scales, int32_t *zero_points) {
+  (void)kernel;
 #if defined(__x86_64__)
   if (kernel == CINT8_KERNEL_AVX2 || kernel == CINT8_KERNEL_AVXVNNI) {
     cint8_avx2_quantize_rows(x, stride, rows, depth, packed, scales, zero_points);

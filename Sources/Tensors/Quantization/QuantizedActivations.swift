@@ -3,15 +3,8 @@
 // R rows (every leading dimension flattened, one row per token), K the row width
 // q, s, z   x ≈ s · (q − z), q in 0…127, z in 0…127
 //
-// The rule (CInt8GEMM.h implements it, once per kernel, bit for bit the same):
-//   lo = min(0, min_k x[k]),  hi = max(0, max_k x[k])
-//   s = (hi − lo) / 127,  inverse = 127 / (hi − lo)
-//   z = clamp(round(−lo · inverse), 0, 127)
-//   q[k] = clamp(round(x[k] · inverse) + z, 0, 127)
-// where round is to nearest, ties to even. The range always holds 0, so 0 is
-// exact (q = z). A row with hi − lo below 10⁻³⁰ (all zeros) gets s = 0, z = 0,
-// q = 0; a row holding NaN or ±infinity gets s = NaN, z = 0, q = 0, so its
-// outputs are NaN, as the float product's would be.
+// The rule is in QuantizedActivations' documentation; CInt8GEMM implements it,
+// once per kernel family, bit for bit the same, straight into the packed layout.
 
 import CInt8GEMM
 
