@@ -21,6 +21,14 @@ int cint8_kernel_is_available(int kernel) {
 #else
       return 0;
 #endif
+    case CINT8_KERNEL_AVX512VNNI:
+#if defined(__x86_64__)
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+             && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+             && __builtin_cpu_supports("avx512vnni");
+#else
+      return 0;
+#endif
     default:
       return 0;
   }
@@ -39,6 +47,10 @@ void cint8_multiply(
     cint8_avxvnni_multiply(packed_activations, rows, packed_weights, columns, depth, output);
     return;
   }
+  if (kernel == CINT8_KERNEL_AVX512VNNI) {
+    cint8_avx512vnni_multiply(packed_activations, rows, packed_weights, columns, depth, output);
+    return;
+  }
 #endif
   cint8_portable_multiply(packed_activations, rows, packed_weights, columns, depth, output);
 }
@@ -48,7 +60,8 @@ void cint8_quantize_rows(
     uint8_t *packed, float *scales, int32_t *zero_points) {
   (void)kernel;
 #if defined(__x86_64__)
-  if (kernel == CINT8_KERNEL_AVX2 || kernel == CINT8_KERNEL_AVXVNNI) {
+  if (kernel == CINT8_KERNEL_AVX2 || kernel == CINT8_KERNEL_AVXVNNI
+      || kernel == CINT8_KERNEL_AVX512VNNI) {
     cint8_avx2_quantize_rows(x, stride, rows, depth, packed, scales, zero_points);
     return;
   }

@@ -1,6 +1,6 @@
-// What the portable and AVX2 kernels share: the packed layout's offsets, the
+// What the portable and x86 kernels share: the packed layout's offsets, the
 // per-row quantization parameters, the rounding, and the scalar epilogue.
-// Each is defined once here, so that the two kernels agree bit for bit.
+// Each is defined once here, so that every kernel agrees bit for bit.
 
 #ifndef CINT8GEMM_KERNELS_H
 #define CINT8GEMM_KERNELS_H
@@ -72,21 +72,28 @@ static inline void cint8_row_parameters(
   }
 }
 
-/// One activation: clamp(round(x · inverse) + z, 0, 127).
+/// One activation: clamp(round(x · inverse) + z, 0, 255).
 static inline uint8_t cint8_quantize_value(float x, float inverse, int32_t zero_point) {
   int32_t q = (int32_t)cint8_round(x * inverse) + zero_point;
   return (uint8_t)(q < 0 ? 0 : q > CINT8_ACTIVATION_MAX ? CINT8_ACTIVATION_MAX : q);
 }
 
-/// The epilogue of one tile of raw sums, element by element: the zero-point
-/// correction, then either the int32 store or the float dequantization and
-/// bias. `first_row` and `first_column` place the tile in the block.
+/// The zero point a kernel's raw sums need subtracted, z − shift: the raw sums
+/// are over (A − shift) · W, so C = raw − (z − shift) · Σ_k W (see CInt8GEMM.h).
+static inline int32_t cint8_correction(const CInt8Output *output, ptrdiff_t row, int32_t shift) {
+  return (output->zero_points ? output->zero_points[row] : 0) - shift;
+}
+
+/// The epilogue of one tile of raw sums over (A − shift) · W, element by
+/// element: the zero-point correction, then either the int32 store or the
+/// float dequantization and bias. `first_row` and `first_column` place the
+/// tile in the block.
 static inline void cint8_finish_tile(
     const int32_t tile[CINT8_TILE_ROWS][CINT8_TILE_COLUMNS], ptrdiff_t rows, ptrdiff_t columns,
-    const CInt8Output *output, ptrdiff_t first_row, ptrdiff_t first_column) {
+    const CInt8Output *output, ptrdiff_t first_row, ptrdiff_t first_column, int32_t shift) {
   for (ptrdiff_t r = 0; r < rows; r++) {
     ptrdiff_t i = first_row + r;
-    int32_t zero_point = output->zero_points ? output->zero_points[i] : 0;
+    int32_t zero_point = cint8_correction(output, i, shift);
     for (ptrdiff_t c = 0; c < columns; c++) {
       ptrdiff_t j = first_column + c;
       int32_t sum = tile[r][c];
@@ -115,6 +122,9 @@ void cint8_avx2_multiply(
     const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output);
 void cint8_avxvnni_multiply(
+    const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
+    ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output);
+void cint8_avx512vnni_multiply(
     const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output);
 void cint8_avx2_quantize_rows(

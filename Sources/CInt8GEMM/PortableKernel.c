@@ -1,8 +1,9 @@
 // The portable kernel: plain C over the packed layout, on every platform.
 //
-// The same integer sums and float outputs as the AVX2 kernel, bit for bit:
-// int32 accumulation is exact in any order, and the epilogue and the rounding
-// come from Int8Kernels.h.
+// The same integer sums and float outputs as the x86 kernels, bit for bit:
+// each u8 × s8 product (at most 255 · 127 in magnitude) and every partial sum
+// fit in int32 (see CInt8GEMM.h), so accumulation is exact in any order, and
+// the epilogue and the rounding come from Int8Kernels.h.
 
 #include "Int8Kernels.h"
 
@@ -38,7 +39,7 @@ void cint8_portable_multiply(
           }
         }
       }
-      cint8_finish_tile(tile, tile_rows, tile_columns, output, i0, j0);
+      cint8_finish_tile(tile, tile_rows, tile_columns, output, i0, j0, 0);
     }
   }
 }

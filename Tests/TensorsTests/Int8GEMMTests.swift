@@ -1,9 +1,10 @@
+import Foundation
 import TestSupport
 import Testing
 
 @testable import Tensors
 
-/// One int8 product: A [m, k] in 0…127, W [n, k] in −127…127, optional zero points.
+/// One int8 product: A [m, k] in 0…255, W [n, k] in −127…127, optional zero points.
 struct Int8Case: CustomStringConvertible, Sendable {
   var m: Int
   var n: Int
@@ -15,9 +16,9 @@ struct Int8Case: CustomStringConvertible, Sendable {
   /// Random operands from `seed`.
   func operands(seed: UInt64) -> (a: [UInt8], z: [Int32]?, w: [Int8]) {
     var generator = SeededGenerator(seed: seed)
-    let a = (0..<(m * k)).map { _ in UInt8.random(in: 0...127, using: &generator) }
+    let a = (0..<(m * k)).map { _ in UInt8.random(in: 0...255, using: &generator) }
     let w = (0..<(n * k)).map { _ in Int8.random(in: -127...127, using: &generator) }
-    let z = zeroPoints ? (0..<m).map { _ in Int32.random(in: 0...127, using: &generator) } : nil
+    let z = zeroPoints ? (0..<m).map { _ in Int32.random(in: 0...255, using: &generator) } : nil
     return (a, z, w)
   }
 }
@@ -92,56 +93,70 @@ private func expectEqualSums(
     }
   }
 
-  /// The extremes over a long K: every activation 127 against every weight
-  /// +127 or −127 puts 127·127·2 = 32,258 in each 16-bit pair sum of
-  /// `vpmaddubsw`, its largest value; a saturating kernel would cap it at
-  /// 32,767 only above that, so exact sums here show that no pair saturates.
-  /// Expected values are derived by hand: ±127·127·K, and with zero point 127
-  /// on activations 0, (0 − 127)·(−127)·K.
+  /// The extremes over a long K, derived by hand. Each weight row is one of
+  /// four patterns of ±127 (one sign throughout, or alternating along k), each
+  /// activation row one of five (all 255, all 0, 255 and 0 alternating either
+  /// way, all 255 again in the second sliver), so with E = 2,050 even and
+  /// O = 2,049 odd k of K = 4,099, C = (a_even − z)·w_even·E + (a_odd − z)·w_odd·O.
+  ///
+  /// What this reaches: all 255 against all +127 would put 255·127·2 = 64,770
+  /// into each 16-bit pair of a plain u8 `vpmaddubsw` (it clips at 32,767).
+  /// AVX2's sign trick multiplies s = a − 128: all 0 gives |s| = 128 and pair
+  /// sums of 2·128·127 = 32,512, its largest; 255 and 0 alternating against
+  /// alternating weights give 127·127 + 128·127 = 32,385. A saturated pair
+  /// would be clipped to ±32,767 and change the sum, so exact sums show none.
   @Test(arguments: Int8GEMM.Kernel.allAvailable)
   func extremeValuesDoNotSaturate(_ kernel: Int8GEMM.Kernel) {
     let k = 4_099  // not a multiple of 4 or 8
-    let m = 5
-    let n = 18
-    // Rows of W alternate +127 and −127; the last two alternate along k.
-    var w = [Int8](repeating: 0, count: n * k)
+    let (even, odd) = (Int64(2_050), Int64(2_049))
+    let weightPatterns: [(even: Int64, odd: Int64)] = [
+      (127, 127), (-127, -127), (127, -127), (-127, 127),
+    ]
+    let activationPatterns: [(even: Int64, odd: Int64)] = [
+      (255, 255), (0, 0), (255, 0), (0, 255), (255, 255),
+    ]
+    let (m, n) = (activationPatterns.count, 18)  // a full 4 × 16 tile and its edges
+    var w = [Int8](repeating: 0, count: n * k)  // [n, k]
     for j in 0..<n {
-      for p in 0..<k {
-        w[j * k + p] = j < n - 2 ? (j % 2 == 0 ? 127 : -127) : (p % 2 == j % 2 ? 127 : -127)
-      }
+      let pattern = weightPatterns[j % 4]
+      for p in 0..<k { w[j * k + p] = Int8(p % 2 == 0 ? pattern.even : pattern.odd) }
+    }
+    var a = [UInt8](repeating: 0, count: m * k)  // [m, k]
+    for i in 0..<m {
+      let pattern = activationPatterns[i]
+      for p in 0..<k { a[i * k + p] = UInt8(p % 2 == 0 ? pattern.even : pattern.odd) }
     }
     let weights = QuantizedMatrix(
       outputSize: n, inputSize: k, values: w, scales: [Float](repeating: 1, count: n))
-    let full = Int64(127 * 127 * k)  // 66,111,571
-    // The alternating rows: (k + 1)/2 terms of one sign and (k − 1)/2 of the other.
-    let alternatingEven = Int64(127 * 127)  // row n − 2: +127 at even p (2050 of 4099)
-    func expected(activation: Int64) -> [Int32] {
-      var rows: [Int32] = []
-      for j in 0..<n {
-        let sum =
-          j < n - 2
-          ? (j % 2 == 0 ? full : -full) : (j % 2 == 0 ? alternatingEven : -alternatingEven)
-        rows.append(Int32(activation * sum / 127))
+    func expected(zeroPoints z: [Int64]) -> [Int32] {
+      var sums: [Int32] = []  // [m, n]
+      for i in 0..<m {
+        let x = activationPatterns[i]
+        for j in 0..<n {
+          let y = weightPatterns[j % 4]
+          sums.append(Int32((x.even - z[i]) * y.even * even + (x.odd - z[i]) * y.odd * odd))
+        }
       }
-      return Array((0..<m).map { _ in rows }.joined())
+      return sums
     }
-    let high = Int8GEMM.multiply(
-      activations: [UInt8](repeating: 127, count: m * k), rows: m, weights: weights,
-      kernel: kernel)
-    expectEqualSums(high, expected(activation: 127), "\(kernel) all 127")
-    // Activations 0 with zero point 127: every term is (0 − 127)·w.
-    let low = Int8GEMM.multiply(
-      activations: [UInt8](repeating: 0, count: m * k), rows: m,
-      zeroPoints: [Int32](repeating: 127, count: m), weights: weights, kernel: kernel)
-    expectEqualSums(low, expected(activation: -127), "\(kernel) all 0 with zero point 127")
-    let zero = Int8GEMM.multiply(
-      activations: [UInt8](repeating: 0, count: m * k), rows: m, weights: weights,
-      kernel: kernel)
-    expectEqualSums(zero, [Int32](repeating: 0, count: m * n), "\(kernel) all 0")
+    // For example C[0, 0] = 255·127·4,099 = 132,746,115 and C[2, 2] = 255·127·2,050.
+    #expect(expected(zeroPoints: [0, 0, 0, 0, 0])[0] == 132_746_115)
+    #expect(expected(zeroPoints: [0, 0, 0, 0, 0])[2 * n + 2] == 66_389_250)
+    let plain = Int8GEMM.multiply(
+      activations: a, rows: m, weights: weights, kernel: kernel, threadCount: 1)
+    expectEqualSums(plain, expected(zeroPoints: [0, 0, 0, 0, 0]), "\(kernel) no zero points")
+    let zeroPoints: [Int32] = [255, 255, 0, 128, 1]
+    let shifted = Int8GEMM.multiply(
+      activations: a, rows: m, zeroPoints: zeroPoints, weights: weights, kernel: kernel,
+      threadCount: 1)
+    expectEqualSums(
+      shifted, expected(zeroPoints: zeroPoints.map(Int64.init)),
+      "\(kernel) zero points \(zeroPoints)")
   }
 
-  /// At the largest K, 65,536, the largest sum 127·127·65,536 = 1,057,030,144
-  /// still fits in Int32, with or without a zero point.
+  /// At the largest K, 65,536, the largest sum 255·127·65,536 = 2,122,383,360
+  /// still fits in Int32 (below 2³¹ − 1 = 2,147,483,647), with or without a
+  /// zero point: all 255 against ±127, and all 0 with zero point 255.
   @Test(arguments: Int8GEMM.Kernel.allAvailable)
   func largestInputSizeFits(_ kernel: Int8GEMM.Kernel) {
     let k = Int8GEMM.maximumInputSize
@@ -150,13 +165,35 @@ private func expectEqualSums(
       values: [Int8](repeating: 127, count: k) + [Int8](repeating: -127, count: k),
       scales: [1, 1])
     let sums = Int8GEMM.multiply(
-      activations: [UInt8](repeating: 127, count: k), rows: 1, weights: weights, kernel: kernel)
-    #expect(sums == [1_057_030_144, -1_057_030_144], "\(kernel)")
+      activations: [UInt8](repeating: 255, count: k), rows: 1, weights: weights, kernel: kernel)
+    #expect(sums == [2_122_383_360, -2_122_383_360], "\(kernel)")
     let shifted = Int8GEMM.multiply(
-      activations: [UInt8](repeating: 0, count: k), rows: 1, zeroPoints: [127],
+      activations: [UInt8](repeating: 0, count: k), rows: 1, zeroPoints: [255],
       weights: weights, kernel: kernel)
-    #expect(shifted == [-1_057_030_144, 1_057_030_144], "\(kernel)")
+    #expect(shifted == [-2_122_383_360, 2_122_383_360], "\(kernel)")
   }
+
+  #if os(Linux) && arch(x86_64)
+    /// The kernels offered are the ones the CPU's flags in /proc/cpuinfo allow
+    /// (the kernel's own names: avx_vnni, avx512_vnni), so that no kernel
+    /// the CPU runs goes untested and none it cannot run is offered.
+    @Test func availableKernelsMatchTheCPUFlags() throws {
+      let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+      let line = try #require(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
+      let flags = Set(line.split(separator: " ").map(String.init))
+      let avx2 = flags.contains("avx2") && flags.contains("fma")
+      let expected: [Int8GEMM.Kernel: Bool] = [
+        .portable: true,
+        .avx2: avx2,
+        .avxvnni: avx2 && flags.contains("avx_vnni"),
+        .avx512vnni: avx2 && flags.isSuperset(of: ["avx512f", "avx512vl", "avx512_vnni"]),
+      ]
+      for kernel in Int8GEMM.Kernel.allCases {
+        #expect(kernel.isAvailable == expected[kernel], "\(kernel): flags say \(expected[kernel]!)")
+      }
+      #expect(Int8GEMM.Kernel.allAvailable.last == .portable)
+    }
+  #endif
 
   /// No rows, no columns or no depth: an empty product, or all zeros.
   @Test func emptyShapes() {
@@ -166,15 +203,16 @@ private func expectEqualSums(
     #expect(Int8GEMM.multiply(activations: [1, 2, 3, 4], rows: 1, weights: none) == [])
   }
 
-  /// An activation above 127 would let `vpmaddubsw` saturate: refused, naming where.
-  @Test func activationAbove127IsRefused() async {
+  /// A zero point outside 0…255 is refused, naming the row.
+  @Test func zeroPointOutsideTheRangeIsRefused() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let weights = QuantizedMatrix(outputSize: 1, inputSize: 2, values: [1, 1], scales: [1])
-      _ = Int8GEMM.multiply(activations: [3, 4, 200, 5], rows: 2, weights: weights)
+      _ = Int8GEMM.multiply(
+        activations: [3, 4, 200, 5], rows: 2, zeroPoints: [0, 256], weights: weights)
     }
     if let result {
       let message = String(decoding: result.standardErrorContent, as: UTF8.self)
-      #expect(message.contains("activation 200 at row 1, column 0 is above 127"), "\(message)")
+      #expect(message.contains("zero point 256 of row 1 is outside 0…255"), "\(message)")
     }
   }
 }

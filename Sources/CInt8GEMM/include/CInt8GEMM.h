@@ -9,30 +9,44 @@
 //   C[i, j] = Σ_k (A[i, k] − z[i]) · W[j, k]                 exact, in int32
 //   Y[i, j] = float(C[i, j]) · (sA[i] · sW[j]) + bias[j]      the float output
 //
-// with A unsigned activations in 0…127 (one scale sA and zero point z per row),
+// with A unsigned activations in 0…255 (one scale sA and zero point z per row),
 // W signed weights in −127…127 (one scale sW per row of W, no zero point).
 //
-// Saturation. AVX2 has no 8-bit multiply-accumulate into 32 bits. Its u8×s8
-// instruction, vpmaddubsw, multiplies 32 byte pairs and adds adjacent products
-// into 16-bit lanes *with saturation*: 255·127·2 = 64,770 would not fit in
-// 32,767. Activations are therefore quantized to 7 bits (0…127, asymmetric per
-// row with a zero point): the largest pair sum is 127·127·2 = 32,258 ≤ 32,767,
-// so vpmaddubsw never saturates and every sum is exact. vpmaddwd with ones
-// then widens pairs of 16-bit sums into 32-bit lanes, and vpaddd accumulates.
-// The zero point is applied once per output, as z[i] · Σ_k W[j, k] (the
-// column sums are computed when the weight is packed). The int32 sums cannot
-// overflow while K ≤ CINT8_DEPTH_MAX: |C| ≤ 2 · 127 · 127 · K < 2³¹.
+// Saturation. Every kernel gives the exact int32 sums of u8 × s8 products.
+// AVX-VNNI's vpdpbusd (VEX) and AVX-512-VNNI's (EVEX, on 256-bit registers with
+// AVX-512VL) multiply 4 byte pairs u8 × s8 and add the 4 products straight into
+// a 32-bit lane: each product fits in 16 bits and nothing saturates. AVX2 has
+// no such instruction. Its u8 × s8 multiply, vpmaddubsw, adds each adjacent
+// pair of products into a 16-bit lane *with saturation*, and on u8 activations
+// 255·127·2 = 64,770 would not fit in 32,767. The AVX2 kernel therefore
+// multiplies s = a − 128 (s8, −128…127; the same packed byte xor 0x80, made
+// per broadcast) and adds the difference back:
 //
-// Measured on a 2-core AMD EPYC, one core, data in L1: this u7×s8 AVX2 kernel
-// runs at 2.0× the fp32 FMA peak; the sign trick (|a| as u8, the sign moved
-// onto the weight with vpsignb, s8 activations) at 1.5–1.75×, because vpsignb
-// and vpabsb add uops to every step; s16 vpmaddwd at 1.0×; AVX-VNNI's vpdpbusd
-// on the same tile at 3.6×.
+//   Σ_k a·w = Σ_k s·w + 128 · Σ_k w
 //
-// Rounding. Activations: q = clamp(round(x · inverse) + z, 0, 127) with
+// Σ s·w is vpmaddubsw(|s|, sign(w, s)): |s| ≤ 128 read as unsigned (vpabsb
+// leaves −128 as 0x80, which is 128 unsigned), and vpsignb(w, s) moves s's sign
+// onto w, which never overflows because w is never −128. Each pair sum is at
+// most 2·128·127 = 32,512 ≤ 32,767, so vpmaddubsw cannot saturate. vpmaddwd
+// with ones then widens pairs of 16-bit sums into 32-bit lanes, and vpaddd
+// accumulates. The 128·Σ w term joins the zero-point correction: each output
+// subtracts (z[i] − shift) · Σ_k W[j, k] once, with shift 128 for the AVX2
+// kernel and 0 for the others (the column sums are computed when the weight is
+// packed). The int32 sums cannot overflow while K ≤ CINT8_DEPTH_MAX:
+// |C| ≤ 255 · 127 · K ≤ 2,122,383,360 < 2³¹, and AVX2's raw sums and their
+// correction each stay within 128 · 127 · K.
+//
+// Measured on a 2-core AMD EPYC, one core, data in L1, on 7-bit activations:
+// vpmaddubsw alone ran at 2.0× the fp32 FMA peak; the sign trick (vpabsb and
+// vpsignb added to every step) at 1.5–1.75×; s16 vpmaddwd at 1.0×; AVX-VNNI's
+// vpdpbusd on the same tile at 3.6×. 7 bits are too coarse for a real model
+// (sentence-embedding cosines to fp32 down to 0.97), so every kernel now takes
+// 8 bits, and AVX2 pays the sign trick's extra uops.
+//
+// Rounding. Activations: q = clamp(round(x · inverse) + z, 0, 255) with
 // round-to-nearest, ties to even, and, per row, lo = min(0, min x),
-// hi = max(0, max x), scale = (hi − lo) / 127, inverse = 127 / (hi − lo),
-// z = clamp(round(−lo · inverse), 0, 127). A row whose range hi − lo is below
+// hi = max(0, max x), scale = (hi − lo) / 255, inverse = 255 / (hi − lo),
+// z = clamp(round(−lo · inverse), 0, 255). A row whose range hi − lo is below
 // CINT8_MINIMUM_RANGE (an all-zero row) gets scale 0, zero point 0 and all-zero
 // values; a row holding NaN or ±infinity gets scale NaN (its outputs are NaN).
 //
@@ -45,13 +59,14 @@
 // N to a multiple of 16 and M to a multiple of 4; the padding adds nothing.
 // Buffers should be 64-byte aligned (panels then are too).
 //
-// Kernels. The AVX2 micro-kernel (4 × 16 tile, 8 int32 accumulators) is compiled
-// with __attribute__((target("avx2,fma"))) and chosen at run time; where the CPU
-// has AVX-VNNI, the same tile uses vpdpbusd (u8 × s8 summed over 4 k straight
-// into int32: one instruction for vpmaddubsw + vpmaddwd + vpaddd) on the same
-// 7-bit data. The portable kernel is plain C over the same layout and builds on
-// every platform. All give the same int32 sums and the same float outputs bit
-// for bit (the float epilogue is three IEEE operations in a fixed order, never
+// Kernels. One 4 × 16 tile of 8 int32 accumulators, compiled three times with
+// __attribute__((target(...))) and chosen at run time: with vpdpbusd where the
+// CPU has AVX-VNNI, else with the AVX-512-VNNI form on ymm registers (AVX-512VL),
+// else with AVX2's sign trick (u8 × s8 summed over 4 k straight into int32 is
+// one vpdpbusd for vpmaddubsw + vpmaddwd + vpaddd). The portable kernel is
+// plain C over the same layout and builds on every platform. All read the same
+// packed bytes and give the same int32 sums and the same float outputs bit for
+// bit (the float epilogue is three IEEE operations in a fixed order, never
 // contracted).
 
 #ifndef CINT8GEMM_H
@@ -70,8 +85,8 @@ extern "C" {
 #define CINT8_TILE_COLUMNS 16
 /// Consecutive k values packed together (one vpmaddubsw + vpmaddwd step).
 #define CINT8_DEPTH_STEP 4
-/// The largest activation value: 7 bits, so that vpmaddubsw cannot saturate.
-#define CINT8_ACTIVATION_MAX 127
+/// The largest activation value: 8 bits (unsigned, with a zero point per row).
+#define CINT8_ACTIVATION_MAX 255
 /// The largest weight magnitude (symmetric: −127…127, never −128).
 #define CINT8_WEIGHT_MAX 127
 /// The largest K for which the int32 sums cannot overflow.
@@ -81,10 +96,13 @@ extern "C" {
 
 /// The plain C kernel, on every platform.
 #define CINT8_KERNEL_PORTABLE 0
-/// The AVX2 kernel (x86_64 with AVX2 and FMA).
+/// The AVX2 kernel (x86_64 with AVX2 and FMA): vpmaddubsw with the sign trick.
 #define CINT8_KERNEL_AVX2 1
-/// The AVX-VNNI kernel (x86_64 with AVX2, FMA and AVX-VNNI): vpdpbusd.
+/// The AVX-VNNI kernel (x86_64 with AVX2, FMA and AVX-VNNI): vpdpbusd (VEX).
 #define CINT8_KERNEL_AVXVNNI 2
+/// The AVX-512-VNNI kernel (x86_64 with AVX2, FMA, AVX-512F, AVX-512VL and
+/// AVX-512-VNNI): vpdpbusd (EVEX) on the same 256-bit tile.
+#define CINT8_KERNEL_AVX512VNNI 3
 
 /// 1 when `kernel` is built into this binary and the CPU runs it, else 0.
 int cint8_kernel_is_available(int kernel);
@@ -100,7 +118,8 @@ typedef struct CInt8Output {
   ptrdiff_t stride;
   /// [rows] zero points z, or NULL for none (z = 0).
   const int32_t *zero_points;
-  /// [columns] Σ_k W[j, k]; needed when `zero_points` is given.
+  /// [columns] Σ_k W[j, k]; always needed (the AVX2 kernel corrects its
+  /// shifted sums with it even without zero points).
   const int32_t *column_sums;
   /// [rows] activation scales sA (float output only).
   const float *row_scales;
@@ -124,7 +143,7 @@ void cint8_unpack_weights(
 /// Bytes of `rows` × `depth` packed activations (whole slivers, K padded).
 size_t cint8_packed_activations_size(ptrdiff_t rows, ptrdiff_t depth);
 
-/// Packs A [rows, depth] (row stride `stride`, values 0…127) into slivers.
+/// Packs A [rows, depth] (row stride `stride`, values 0…255) into slivers.
 void cint8_pack_activations(
     const uint8_t *activations, ptrdiff_t stride, ptrdiff_t rows, ptrdiff_t depth,
     uint8_t *packed);

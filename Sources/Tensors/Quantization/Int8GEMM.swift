@@ -1,7 +1,7 @@
 // The int8 matrix product: kernel choice, the exact int32 entry point, and the
 // threaded driver behind Tensor.quantizedLinear.
 //
-// M, N, K   activations A [M, K] (u7, one zero point per row), weights W [N, K]
+// M, N, K   activations A [M, K] (u8, one zero point per row), weights W [N, K]
 //           (s8, the layer's [out, in]), product C [M, N]
 // MC × NC   the block of C one call of the C kernel fills; the fused GELU then
 //           runs over that block while it is still in cache
@@ -16,32 +16,40 @@ import Foundation
 /// The int8 × int8 → int32 matrix product of the quantized linear layer.
 ///
 /// C[i, j] = Σ_k (A[i, k] − z[i]) · W[j, k], exactly, in Int32: A holds
-/// activations in 0…127 with a zero point z per row (see
-/// ``QuantizedActivations``), W a ``QuantizedMatrix``. 7-bit activations keep
-/// AVX2's `vpmaddubsw` from saturating: its 16-bit pair sums reach at most
-/// 127 · 127 · 2 = 32,258 ≤ 32,767.
+/// activations in 0…255 with a zero point z per row (see
+/// ``QuantizedActivations``), W a ``QuantizedMatrix``. Every kernel is exact:
+/// `vpdpbusd` sums u8 × s8 products straight into 32 bits, and the AVX2 kernel
+/// multiplies a − 128 with the sign moved onto the weights, so that the 16-bit
+/// pair sums of `vpmaddubsw` reach at most 2 · 128 · 127 = 32,512 ≤ 32,767,
+/// and adds 128 · Σ_k W[j, k] back.
 public enum Int8GEMM {
   /// A micro-kernel over the packed layout. Every kernel gives the same sums
   /// and the same float outputs, bit for bit.
   public enum Kernel: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Plain C, on every platform.
     case portable
-    /// AVX2 `vpmaddubsw`/`vpmaddwd` on a 4 × 16 tile (x86_64 with AVX2 and FMA).
+    /// AVX2 `vpmaddubsw`/`vpmaddwd` on a 4 × 16 tile with the sign trick
+    /// (x86_64 with AVX2 and FMA).
     case avx2
-    /// AVX-VNNI `vpdpbusd` on the same tile and the same 7-bit data (x86_64
+    /// AVX-VNNI `vpdpbusd` (VEX) on the same tile and the same data (x86_64
     /// with AVX2, FMA and AVX-VNNI).
     case avxvnni
+    /// AVX-512-VNNI `vpdpbusd` (EVEX) on the same 256-bit tile (x86_64 with
+    /// AVX2, FMA, AVX-512F, AVX-512VL and AVX-512-VNNI).
+    case avx512vnni
 
     /// Whether this build and this CPU can run the kernel.
     public var isAvailable: Bool { cint8_kernel_is_available(code) != 0 }
 
-    /// The kernels this process can run, fastest first.
+    /// The kernels this process can run, the preferred first: AVX-VNNI, then
+    /// AVX-512-VNNI (the same instruction in its EVEX form), then AVX2, then
+    /// portable.
     public static var allAvailable: [Kernel] {
-      [.avxvnni, .avx2, .portable].filter(\.isAvailable)
+      [.avxvnni, .avx512vnni, .avx2, .portable].filter(\.isAvailable)
     }
 
-    /// The default: `BERT_INT8_KERNEL=portable|avx2|avxvnni` when set and available,
-    /// else the fastest available kernel.
+    /// The default: `BERT_INT8_KERNEL=portable|avx2|avxvnni|avx512vnni` when set
+    /// and available, else the first of ``allAvailable``.
     public static let best: Kernel = {
       if let name = ProcessInfo.processInfo.environment["BERT_INT8_KERNEL"]?.lowercased(),
         let kernel = Kernel(rawValue: name), kernel.isAvailable
@@ -58,6 +66,7 @@ public enum Int8GEMM {
       case .portable: CINT8_KERNEL_PORTABLE
       case .avx2: CINT8_KERNEL_AVX2
       case .avxvnni: CINT8_KERNEL_AVXVNNI
+      case .avx512vnni: CINT8_KERNEL_AVX512VNNI
       }
     }
   }
@@ -75,7 +84,7 @@ public enum Int8GEMM {
     return try $scopedKernel.withValue(kernel, operation: body)
   }
 
-  /// The largest activation value, 127 (7 bits).
+  /// The largest activation value, 255 (8 bits).
   public static let maximumActivation = Int(CINT8_ACTIVATION_MAX)
   /// The largest weight magnitude, 127 (weights are −127…127).
   public static let maximumWeight = Int(CINT8_WEIGHT_MAX)
@@ -94,9 +103,9 @@ public enum Int8GEMM {
   /// C = (A − z)·Wᵀ in Int32, exactly.
   ///
   /// - Parameters:
-  ///   - activations: A [rows, weights.inputSize] row-major, each value in 0…127.
+  ///   - activations: A [rows, weights.inputSize] row-major, each value in 0…255.
   ///   - rows: M.
-  ///   - zeroPoints: [rows] in 0…127, or nil for none.
+  ///   - zeroPoints: [rows] in 0…255, or nil for none.
   ///   - weights: W [N, K].
   ///   - kernel: the micro-kernel; the current ``kernel`` by default.
   ///   - threadCount: the most threads to use.
@@ -113,11 +122,6 @@ public enum Int8GEMM {
     ensure(
       m >= 0 && activations.count == m * k,
       "Int8GEMM.multiply: \(activations.count) activations for [\(m), \(k)]")
-    if let index = activations.firstIndex(where: { Int($0) > maximumActivation }) {
-      ensureFailure(
-        "Int8GEMM.multiply: activation \(activations[index]) at row \(index / k), column "
-          + "\(index % k) is above \(maximumActivation)")
-    }
     if let zeroPoints {
       ensure(
         zeroPoints.count == m, "Int8GEMM.multiply: \(zeroPoints.count) zero points for \(m) rows")

@@ -1,23 +1,23 @@
-// Dynamic quantization of activations: 7 bits per value, one scale and zero point per row.
+// Dynamic quantization of activations: 8 bits per value, one scale and zero point per row.
 //
 // R rows (every leading dimension flattened, one row per token), K the row width
-// q, s, z   x ≈ s · (q − z), q in 0…127, z in 0…127
+// q, s, z   x ≈ s · (q − z), q in 0…255, z in 0…255
 //
 // The rule is in QuantizedActivations' documentation; CInt8GEMM implements it,
 // once per kernel family, bit for bit the same, straight into the packed layout.
 
 import CInt8GEMM
 
-/// Activations quantized per row to 7 bits with a scale and a zero point:
+/// Activations quantized per row to 8 bits with a scale and a zero point:
 /// x[i, k] ≈ scales[i] · (values[i, k] − zeroPoints[i]).
 ///
 /// The rule, with round-to-nearest, ties to even:
-/// lo = min(0, min x), hi = max(0, max x), scale = (hi − lo)/127,
-/// inverse = 127/(hi − lo), z = clamp(round(−lo · inverse), 0, 127),
-/// q = clamp(round(x · inverse) + z, 0, 127). An all-zero row (range below
+/// lo = min(0, min x), hi = max(0, max x), scale = (hi − lo)/255,
+/// inverse = 255/(hi − lo), z = clamp(round(−lo · inverse), 0, 255),
+/// q = clamp(round(x · inverse) + z, 0, 255). An all-zero row (range below
 /// 10⁻³⁰) gets scale 0 and zero point 0; a row holding NaN or ±infinity gets
-/// scale NaN. Seven bits, not eight, so that AVX2's `vpmaddubsw` cannot
-/// saturate (see ``Int8GEMM``).
+/// scale NaN. Every kernel multiplies these 8-bit values exactly (see
+/// ``Int8GEMM``).
 ///
 /// ``Tensor/quantizedLinear(_:bias:activation:)`` quantizes straight into the
 /// kernel's packed layout; this type shows the same numbers unpacked.
@@ -26,11 +26,11 @@ public struct QuantizedActivations: Sendable {
   public let rows: Int
   /// K, the values per row.
   public let columns: Int
-  /// q, [rows, columns] row-major, each in 0…127.
+  /// q, [rows, columns] row-major, each in 0…255.
   public let values: [UInt8]
   /// s per row. [rows]
   public let scales: [Float]
-  /// z per row, in 0…127. [rows]
+  /// z per row, in 0…255. [rows]
   public let zeroPoints: [Int32]
 
   /// Quantizes every row of x [R…, K] (leading dimensions flattened).

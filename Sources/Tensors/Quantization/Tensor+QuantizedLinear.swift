@@ -2,7 +2,7 @@
 // fused output pass (dequantize, bias, activation). Inference only.
 //
 // R rows (every leading dimension flattened, one per token), K inputs, N outputs
-//   x [R…, K] → q [R, K] (u7, scale sA and zero point z per row)
+//   x [R…, K] → q [R, K] (u8, scale sA and zero point z per row)
 //   C = (q − z)·Wqᵀ [R, N] in int32 (Wq [N, K] s8, scale sW per output)
 //   y = C · sA[i] · sW[j] + b[j], then the activation → [R…, N]
 
@@ -47,7 +47,7 @@ extension Tensor {
     let k = weight.inputSize
     let rows = Tensor.elementCount(Array(shape.dropLast()))
     let kernel = Int8GEMM.kernel  // read on this task, before the work fans out
-    // [R, K] as 7-bit values, with a scale and a zero point per row
+    // [R, K] as 8-bit values, with a scale and a zero point per row
     let packed = PackedActivations(quantizing: self, rows: rows, depth: k, kernel: kernel)
     let y = Tensor(uninitializedShape: Array(shape.dropLast()) + [weight.outputSize])  // [R…, out]
     let product = Int8Product(

@@ -1,12 +1,15 @@
-// The AVX2 kernels: a 4 × 16 register tile of int32 sums over u7 × s8 products.
+// The x86 kernels: a 4 × 16 register tile of int32 sums over u8 × s8 products.
 //
 // Each step of 4 k: one 32-bit broadcast of a row's 4 activations, and per
-// 8 columns, on AVX2, vpmaddubsw (16 pair sums of u8 × s8 into int16, which
-// cannot saturate: see CInt8GEMM.h), vpmaddwd with ones (pairs into int32) and
-// vpaddd into the accumulator; on CPUs with AVX-VNNI, one vpdpbusd does all
-// three. 8 accumulators, 2 weight vectors, the broadcast, the ones and a
-// temporary fill 13 of the 16 ymm registers. The activation quantizer needs
-// AVX2 only and serves both.
+// 8 columns, on CPUs with AVX-VNNI or AVX-512-VNNI, one vpdpbusd (u8 × s8
+// summed over 4 k into int32). On AVX2 alone, the sign trick of CInt8GEMM.h:
+// per broadcast, s = a xor 0x80 (a − 128 as s8) and |s| (vpabsb); per 8
+// columns, vpsignb moves s's sign onto the weights, vpmaddubsw(|s|, ±w) gives
+// 16 pair sums in int16 that cannot saturate, vpmaddwd with ones widens them
+// into int32, and vpaddd accumulates; the epilogue adds 128 · Σ w back. 8
+// accumulators, 2 weight vectors, s, |s|, the ones and a temporary fill 14 of
+// the 16 ymm registers. The activation quantizer needs AVX2 only and serves
+// every kernel here.
 //
 // Compiled with target attributes, so the rest of the package needs no special
 // flags; Dispatch.c calls each kernel only when the CPU has its extensions.
@@ -29,16 +32,36 @@ CINT8_AVX2 static inline __m256i broadcast_step(const uint8_t *a) {
   return _mm256_set1_epi32(word);
 }
 
-/// acc += Σ over 4 k of a · b, per 32-bit lane.
-CINT8_AVX2 static inline __m256i multiply_add(__m256i acc, __m256i a, __m256i b, __m256i ones) {
-  __m256i pairs = _mm256_maddubs_epi16(a, b);  // int16: a0·b0 + a1·b1, a2·b2 + a3·b3
+/// One row's broadcast step as AVX2's sign trick needs it: s = a − 128 and |s|.
+typedef struct ShiftedStep {
+  /// |a − 128| per byte, 0…128 read as unsigned (vpabsb leaves −128 as 0x80).
+  __m256i magnitude;
+  /// a − 128 per byte as s8, −128…127: its sign goes onto the weights.
+  __m256i sign;
+} ShiftedStep;
+
+/// The 4 activations of one row for one step, shifted by −128 (xor 0x80).
+CINT8_AVX2 static inline ShiftedStep broadcast_shifted_step(const uint8_t *a) {
+  __m256i s = _mm256_xor_si256(broadcast_step(a), _mm256_set1_epi8((char)0x80));
+  ShiftedStep step = {_mm256_abs_epi8(s), s};
+  return step;
+}
+
+/// acc += Σ over 4 k of (a − 128) · b, per 32-bit lane: |s| · (b with s's
+/// sign), whose pair sums are at most 2 · 128 · 127 = 32,512 in magnitude.
+CINT8_AVX2 static inline __m256i multiply_add_shifted(
+    __m256i acc, ShiftedStep a, __m256i b, __m256i ones) {
+  __m256i signed_b = _mm256_sign_epi8(b, a.sign);  // b · sign(s), never overflows: b ≠ −128
+  __m256i pairs = _mm256_maddubs_epi16(a.magnitude, signed_b);  // int16: s0·b0 + s1·b1, …
   return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
 }
 
-/// The epilogue of one row of a full tile: 16 sums, as cint8_finish_tile does it.
+/// The epilogue of one row of a full tile: 16 raw sums over (A − shift) · W,
+/// as cint8_finish_tile does it.
 CINT8_AVX2 static inline void finish_row(
-    __m256i low, __m256i high, const CInt8Output *output, ptrdiff_t i, ptrdiff_t j) {
-  int32_t zero_point = output->zero_points ? output->zero_points[i] : 0;
+    __m256i low, __m256i high, const CInt8Output *output, ptrdiff_t i, ptrdiff_t j,
+    int32_t shift) {
+  int32_t zero_point = cint8_correction(output, i, shift);
   if (zero_point != 0) {
     __m256i z = _mm256_set1_epi32(zero_point);
     const __m256i *sums = (const __m256i *)(output->column_sums + j);
@@ -66,10 +89,11 @@ CINT8_AVX2 static inline void finish_row(
 }
 
 /// The tile loop over every panel (outer) and sliver (inner) of a block: one
-/// 4 × 16 tile of 8 accumulators per pair, STEP(acc, a, b) adding one step of
-/// 4 k, then the epilogue. The body of every kernel in this file; each passes
-/// its own STEP and is compiled for its own target.
-#define CINT8_TILE_LOOP(STEP)                                                                    \
+/// 4 × 16 tile of 8 accumulators per pair, LOAD(a) giving one row's step (of
+/// type ROW), STEP(acc, row, b) adding it over 4 k, then the epilogue with the
+/// kernel's SHIFT. The body of every kernel in this file; each passes its own
+/// operations and is compiled for its own target.
+#define CINT8_TILE_LOOP(ROW, LOAD, STEP, SHIFT)                                                  \
   const ptrdiff_t steps = cint8_steps(depth);                                                    \
   const ptrdiff_t mr = CINT8_TILE_ROWS;                                                          \
   const ptrdiff_t nr = CINT8_TILE_COLUMNS;                                                       \
@@ -86,16 +110,16 @@ CINT8_AVX2 static inline void finish_row(
       for (ptrdiff_t s = 0; s < steps; s++) {                                                    \
         __m256i b0 = _mm256_loadu_si256((const __m256i *)b);        /* columns 0…7 × 4 k */      \
         __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 32)); /* columns 8…15 × 4 k */     \
-        __m256i a0 = broadcast_step(a);                                                          \
+        ROW a0 = LOAD(a);                                                                        \
         c00 = STEP(c00, a0, b0);                                                                 \
         c01 = STEP(c01, a0, b1);                                                                 \
-        __m256i a1 = broadcast_step(a + 4);                                                      \
+        ROW a1 = LOAD(a + 4);                                                                    \
         c10 = STEP(c10, a1, b0);                                                                 \
         c11 = STEP(c11, a1, b1);                                                                 \
-        __m256i a2 = broadcast_step(a + 8);                                                      \
+        ROW a2 = LOAD(a + 8);                                                                    \
         c20 = STEP(c20, a2, b0);                                                                 \
         c21 = STEP(c21, a2, b1);                                                                 \
-        __m256i a3 = broadcast_step(a + 12);                                                     \
+        ROW a3 = LOAD(a + 12);                                                                   \
         c30 = STEP(c30, a3, b0);                                                                 \
         c31 = STEP(c31, a3, b1);                                                                 \
         a += mr * CINT8_DEPTH_STEP;                                                              \
@@ -103,16 +127,19 @@ CINT8_AVX2 static inline void finish_row(
       }                                                                                          \
       ptrdiff_t tile_rows = rows - i0 < mr ? rows - i0 : mr;                                     \
       __m256i tile[CINT8_TILE_ROWS][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};      \
-      finish_tile(tile, tile_rows, tile_columns, output, i0, j0);                                \
+      finish_tile(tile, tile_rows, tile_columns, output, i0, j0, SHIFT);                         \
     }                                                                                            \
   }
 
-/// The epilogue of one tile: full tiles in vectors, edge tiles element by element.
+/// The epilogue of one tile of raw sums over (A − shift) · W: full tiles in
+/// vectors, edge tiles element by element.
 CINT8_AVX2 static inline void finish_tile(
     __m256i tile[CINT8_TILE_ROWS][2], ptrdiff_t rows, ptrdiff_t columns,
-    const CInt8Output *output, ptrdiff_t i0, ptrdiff_t j0) {
+    const CInt8Output *output, ptrdiff_t i0, ptrdiff_t j0, int32_t shift) {
   if (rows == CINT8_TILE_ROWS && columns == CINT8_TILE_COLUMNS) {
-    for (int r = 0; r < CINT8_TILE_ROWS; r++) finish_row(tile[r][0], tile[r][1], output, i0 + r, j0);
+    for (int r = 0; r < CINT8_TILE_ROWS; r++) {
+      finish_row(tile[r][0], tile[r][1], output, i0 + r, j0, shift);
+    }
     return;
   }
   int32_t sums[CINT8_TILE_ROWS][CINT8_TILE_COLUMNS];
@@ -120,28 +147,38 @@ CINT8_AVX2 static inline void finish_tile(
     _mm256_storeu_si256((__m256i *)sums[r], tile[r][0]);
     _mm256_storeu_si256((__m256i *)(sums[r] + 8), tile[r][1]);
   }
-  cint8_finish_tile(sums, rows, columns, output, i0, j0);
+  cint8_finish_tile(sums, rows, columns, output, i0, j0, shift);
 }
 
-/// AVX2's step: vpmaddubsw, vpmaddwd with ones, vpaddd.
-#define CINT8_AVX2_STEP(acc, a, b) multiply_add(acc, a, b, ones)
+/// AVX2's step, the sign trick: vpsignb, vpmaddubsw, vpmaddwd with ones, vpaddd
+/// on (a − 128) · b; the epilogue adds 128 · Σ b back (shift 128).
+#define CINT8_AVX2_STEP(acc, a, b) multiply_add_shifted(acc, a, b, ones)
 
 CINT8_AVX2 void cint8_avx2_multiply(
     const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
   const __m256i ones = _mm256_set1_epi16(1);
-  CINT8_TILE_LOOP(CINT8_AVX2_STEP)
+  CINT8_TILE_LOOP(ShiftedStep, broadcast_shifted_step, CINT8_AVX2_STEP, 128)
 }
 
-/// AVX-VNNI's step: one vpdpbusd, u8 × s8 summed over 4 k straight into int32
-/// (no 16-bit intermediate, so nothing could saturate even with 8-bit values;
-/// the activations stay 7-bit so that every kernel computes the same sums).
+/// AVX-VNNI's step: one vpdpbusd (VEX), u8 × s8 summed over 4 k straight into
+/// int32 (each product fits in 16 bits; nothing saturates).
 #define CINT8_AVXVNNI_STEP(acc, a, b) _mm256_dpbusd_avx_epi32(acc, a, b)
 
 __attribute__((target("avx2,fma,avxvnni"))) void cint8_avxvnni_multiply(
     const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
-  CINT8_TILE_LOOP(CINT8_AVXVNNI_STEP)
+  CINT8_TILE_LOOP(__m256i, broadcast_step, CINT8_AVXVNNI_STEP, 0)
+}
+
+/// AVX-512-VNNI's step: the same vpdpbusd in its EVEX form on 256-bit
+/// registers (AVX-512VL), for CPUs with AVX-512-VNNI but not AVX-VNNI.
+#define CINT8_AVX512VNNI_STEP(acc, a, b) _mm256_dpbusd_epi32(acc, a, b)
+
+__attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni"))) void cint8_avx512vnni_multiply(
+    const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
+    ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
+  CINT8_TILE_LOOP(__m256i, broadcast_step, CINT8_AVX512VNNI_STEP, 0)
 }
 
 // MARK: - Quantization
