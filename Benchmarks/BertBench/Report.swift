@@ -99,18 +99,20 @@ enum Report {
     return try JSONDecoder().decode(BenchReport.self, from: data)
   }
 
-  /// Our time / PyTorch's time for every encoder and train row both reports hold,
-  /// and our peak RSS / PyTorch's against the targets (≤ 1.0 time; RSS ≤ 0.5
-  /// inference, ≤ 0.7 training).
-  static func printComparison(ours: BenchReport, pytorch: BenchReport) {
+  /// Our time / theirs for every encoder and train row both reports hold (int8
+  /// rows against int8 rows), and our peak RSS / theirs against the targets
+  /// (≤ 1.0 time; RSS ≤ 0.5 inference, ≤ 0.7 training). `reference` is a
+  /// report of pytorch_bench.py or ort_bench.py; its rows name its backend.
+  static func printComparison(ours: BenchReport, reference report: BenchReport) {
     let theirs = Dictionary(
-      pytorch.rows.map { ($0.matchKey, $0) }, uniquingKeysWith: { a, _ in a })
+      report.rows.map { ($0.matchKey, $0) }, uniquingKeysWith: { a, _ in a })
+    let name = report.rows.first?.backend ?? "reference"
     print("")
     print(
-      "Against PyTorch (\(pytorch.machine.date), \(pytorch.machine.cpu)): time ratio = ours / PyTorch's"
+      "Against \(name) (\(report.machine.date), \(report.machine.cpu)): time ratio = ours / \(name)'s"
         + " (target ≤ 1.00, aim 0.85); RSS ratio target ≤ 0.50 inference, ≤ 0.70 training")
     print(
-      pad("row", 26) + pad("pytorch", 11, right: true) + pad("openblas", 11, right: true)
+      pad("row", 30) + pad(name, 12, right: true) + pad("openblas", 11, right: true)
         + pad("ratio", 7, right: true) + pad("swift", 11, right: true)
         + pad("ratio", 7, right: true) + pad("rss ours/pt MB", 17, right: true)
         + pad("ratio", 7, right: true))
@@ -136,7 +138,7 @@ enum Report {
         rssRatio = number(value, 2) + (value <= (reference.kind == "train" ? 0.7 : 0.5) ? " " : "!")
       }
       print(
-        pad(key, 26) + pad(seconds(reference.medianSeconds), 11, right: true)
+        pad(key, 30) + pad(seconds(reference.medianSeconds), 12, right: true)
           + pad(blas.0, 11, right: true) + pad(blas.1, 7, right: true)
           + pad(swift.0, 11, right: true) + pad(swift.1, 7, right: true)
           + pad(rss, 17, right: true) + pad(rssRatio, 7, right: true))

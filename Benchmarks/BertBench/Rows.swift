@@ -17,6 +17,9 @@ struct RowSpec {
   var batch: Int?
   var seq: Int?
   var threads: Int
+  /// Encoder rows: `fp32`, or `int8` (every projection quantized as
+  /// `Precision.int8` does it).
+  var precision = "fp32"
   /// GEMM: op(A) is [m, k], op(B) is [k, n]. int8: x [m, k], W [n, k].
   var m = 0
   var n = 0
@@ -27,7 +30,7 @@ struct RowSpec {
   var id: String {
     var text = "\(kind.rawValue)/\(name)"
     if let batch, let seq { text += "/\(batch)x\(seq)" }
-    return text + "/t\(threads)"
+    return text + "/t\(threads)" + (precision == "fp32" ? "" : "/\(precision)")
   }
 
   static func gemm(m: Int, n: Int, k: Int, transposeB: Bool, threads: Int) -> RowSpec {
@@ -134,14 +137,21 @@ func rowSpecs(quick: Bool, threads: Int) -> [RowSpec] {
     ] {
       specs.append(RowSpec(kind: .encoder, name: name, batch: batch, seq: 128, threads: t))
     }
+    specs.append(
+      RowSpec(
+        kind: .encoder, name: "minilm", batch: 8, seq: 128, threads: threads, precision: "int8"))
     if threads != 1 {
       specs.append(RowSpec(kind: .encoder, name: "tiny", batch: 8, seq: 128, threads: 1))
     }
   } else {
     for shape in EncoderShape.all {
       for (batch, seq) in [(1, 128), (8, 128), (1, 512)] {
-        specs.append(
-          RowSpec(kind: .encoder, name: shape.name, batch: batch, seq: seq, threads: threads))
+        for precision in ["fp32", "int8"] {
+          specs.append(
+            RowSpec(
+              kind: .encoder, name: shape.name, batch: batch, seq: seq, threads: threads,
+              precision: precision))
+        }
       }
     }
     if threads != 1 {
@@ -166,6 +176,8 @@ struct BenchRow: Codable {
   var batch: Int?
   var seq: Int?
   var threads: Int
+  /// Encoder rows: `fp32` or `int8`; nil for the other kinds.
+  var precision: String?
   var medianSeconds: Double
   var minSeconds: Double
   var maxSeconds: Double
@@ -186,7 +198,7 @@ struct BenchRow: Codable {
   var gemmGflops: Double?
 
   enum CodingKeys: String, CodingKey {
-    case kind, backend, name, batch, seq, threads
+    case kind, backend, name, batch, seq, threads, precision
     case medianSeconds = "median_s"
     case minSeconds = "min_s"
     case maxSeconds = "max_s"
@@ -209,6 +221,7 @@ struct BenchRow: Codable {
     try c.encode(batch, forKey: .batch)
     try c.encode(seq, forKey: .seq)
     try c.encode(threads, forKey: .threads)
+    try c.encodeIfPresent(precision, forKey: .precision)
     try c.encode(medianSeconds, forKey: .medianSeconds)
     try c.encode(minSeconds, forKey: .minSeconds)
     try c.encode(maxSeconds, forKey: .maxSeconds)
@@ -226,7 +239,7 @@ struct BenchRow: Codable {
   var matchKey: String {
     var text = "\(kind)/\(name)"
     if let batch, let seq { text += "/\(batch)x\(seq)" }
-    return text + "/t\(threads)"
+    return text + "/t\(threads)" + (precision.map { $0 == "fp32" ? "" : "/\($0)" } ?? "")
   }
 }
 

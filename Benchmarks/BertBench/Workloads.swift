@@ -33,6 +33,7 @@ enum Workloads {
         minSeconds: timing.minimum, maxSeconds: timing.maximum,
         gflops: flops / timing.median / 1e9, peakRSSMegabytes: rss,
         repeats: timing.samples.count)
+      if spec.kind == .encoder { row.precision = spec.precision }
       if let profile = profiles[kind] {
         row.gemmShare = profile.share
         row.gemmGflops = profile.gflops
@@ -183,12 +184,20 @@ enum Workloads {
     return TextBatch(batchSize: spec.batch!, sequenceLength: spec.seq!, inputIDs: ids)
   }
 
-  /// `BertModel` (with pooler) inference on [B, T] tokens.
+  /// `BertModel` (with pooler) inference on [B, T] tokens, at fp32 or with
+  /// every projection quantized to int8 (the quantization is not timed).
   static func encoder(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy)
     -> [BenchRow]
   {
     let shape = EncoderShape.named(spec.name)!
-    let model = BertModel(config: config(shape), hasPooler: true, seed: 1)
+    var model = BertModel(config: config(shape), hasPooler: true, seed: 1)
+    if spec.precision == "int8" {
+      do {
+        try model.convert(to: .int8)
+      } catch {
+        fatalError("bert-bench: \(error)")
+      }
+    }
     let input = batch(spec)
     let body: () -> Double = {
       Measure.time { _ = model(input).lastHiddenState }

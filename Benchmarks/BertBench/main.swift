@@ -33,8 +33,11 @@ struct BertBench: ParsableCommand {
   @Option(help: "Run only the rows whose id (e.g. encoder/base/8x128/t2) contains this text.")
   var filter: String?
 
-  @Option(help: "A JSON file from Benchmarks/pytorch_bench.py: print our time / PyTorch's per row.")
-  var compare: String?
+  @Option(
+    help: ArgumentHelp(
+      "A JSON file from Benchmarks/pytorch_bench.py or Benchmarks/ort_bench.py: print our time "
+        + "/ theirs per row and precision; repeat for both.", valueName: "file"))
+  var compare: [String] = []
 
   @Option(help: "Threads for the main rows; thread-scaling rows also run on 1.")
   var threads: Int = 2
@@ -97,7 +100,7 @@ struct BertBench: ParsableCommand {
       FileHandle.standardError.write(
         Data("bert-bench: DEBUG BUILD (--allow-debug): the timings mean nothing.\n".utf8))
     }
-    let pytorch = try compare.map { try Report.load($0) }
+    let references = try compare.map { try Report.load($0) }
     if let from {
       var report = try Report.load(from)
       report.rows = report.rows.filter { filter == nil || $0.matchKey.contains(filter!) }
@@ -109,7 +112,7 @@ struct BertBench: ParsableCommand {
         let rows = report.rows.filter { $0.matchKey == key }
         printer.print(kind: RowSpec.Kind(rawValue: rows[0].kind) ?? .gemm, id: key, rows)
       }
-      try finish(report, pytorch: pytorch)
+      try finish(report, references: references)
       return
     }
 
@@ -136,12 +139,13 @@ struct BertBench: ParsableCommand {
       printer.print(kind: spec.kind, id: spec.id, childRows)
       rows += childRows
     }
-    try finish(BenchReport(machine: machine, rows: rows), pytorch: pytorch)
+    try finish(BenchReport(machine: machine, rows: rows), references: references)
   }
 
   /// Prints the comparison and writes the JSON and the chart.
-  func finish(_ report: BenchReport, pytorch: BenchReport?) throws {
-    if let pytorch { Report.printComparison(ours: report, pytorch: pytorch) }
+  func finish(_ report: BenchReport, references: [BenchReport]) throws {
+    for reference in references { Report.printComparison(ours: report, reference: reference) }
+    let pytorch = references.first { $0.rows.contains { $0.backend == "pytorch" } }
     if let json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

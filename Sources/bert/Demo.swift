@@ -69,6 +69,12 @@ struct Demo: ParsableCommand {
         + "measuring the spread between runs."))
   var seed: UInt64 = 42
 
+  @Flag(
+    help: ArgumentHelp(
+      "Also score every fine-tuned model at int8 (quantized after fp32 training), with the "
+        + "difference to fp32."))
+  var int8 = false
+
   func run() throws {
     try reportingErrors("demo") {
       try compute.apply()
@@ -202,6 +208,17 @@ struct Demo: ParsableCommand {
     let evaluationStart = Date()
     let metrics = try Self.score(task, plan: plan, eval: data.eval)
     let evaluationSeconds = Date().timeIntervalSince(evaluationStart)
+    // The trained model is saved already; quantizing it in memory scores the int8 one.
+    var int8Metrics: [String: Double]?
+    if int8 {
+      try (task as? any FineTunedApplication)?.convert(to: .int8)
+      int8Metrics = try Self.score(task, plan: plan, eval: data.eval)
+      let difference = (int8Metrics?[plan.metric] ?? .nan) - (metrics[plan.metric] ?? .nan)
+      Console.err(
+        "\(plan.task.rawValue): \(plan.metric) at int8 "
+          + "\(Format.metric(plan.metric, int8Metrics?[plan.metric] ?? .nan)) "
+          + "(\(String(format: "%+.4f", difference)) against fp32)")
+    }
     let baseline = DemoBaseline.value(plan, train: data.train, eval: data.eval)
     var extra: [(String, Double)] = []
     if plan.task == .tagging {
@@ -218,6 +235,7 @@ struct Demo: ParsableCommand {
       baseline: baseline, extraBaselines: extra, trainingSeconds: training.trainingSeconds,
       evaluationSeconds: evaluationSeconds, trainingCPUSeconds: trainingCPUSeconds,
       measuredExamplesPerSecond: examplesPerSecond,
+      int8Metrics: int8Metrics,
       steps: training.steps,
       epochLosses: training.epochLosses, output: folder)
     try Data((result.json.pretty + "\n").utf8).write(
@@ -263,20 +281,29 @@ struct Demo: ParsableCommand {
   }
 
   private static func table(_ results: [DemoTaskResult]) -> TextTable {
+    let int8 = results.contains { $0.int8Metrics != nil }
     var table = TextTable(
       header: [
-        "task", "data", "train", "eval", "metric", "score", "baseline", "train time", "ex/s",
-      ], rightAligned: [2, 3, 5, 6, 7, 8])
+        "task", "data", "train", "eval", "metric", "score",
+      ] + (int8 ? ["int8", "int8 − fp32"] : []) + ["baseline", "train time", "ex/s"],
+      rightAligned: int8 ? [2, 3, 5, 6, 7, 8, 9, 10] : [2, 3, 5, 6, 7, 8])
     for result in results {
       let metric = result.plan.metric
-      table.append([
+      var row = [
         result.plan.task.rawValue, result.plan.data, "\(result.trainCount)", "\(result.evalCount)",
         metric,
         Format.metric(metric, result.score)
           + (result.beatsBaseline ? "" : " (!)"),
+      ]
+      if int8 {
+        let score = result.int8Score ?? .nan
+        row += [Format.metric(metric, score), String(format: "%+.4f", score - result.score)]
+      }
+      row += [
         Format.metric(metric, result.baseline), Format.duration(result.trainingSeconds),
         String(format: "%.1f", result.examplesPerSecond),
-      ])
+      ]
+      table.append(row)
     }
     return table
   }
@@ -313,11 +340,16 @@ struct DemoTaskResult {
   var trainingCPUSeconds: Double
   /// Training features per second, as the trainer measured it.
   var measuredExamplesPerSecond: Double
+  /// The held-out metrics of the model quantized to int8, with `--int8`.
+  var int8Metrics: [String: Double]?
   var steps: Int
   var epochLosses: [Float]
   var output: URL
 
   var beatsBaseline: Bool { score.isFinite && score > baseline }
+
+  /// The int8 model's score, with `--int8`.
+  var int8Score: Double? { int8Metrics.map { $0[plan.metric] ?? .nan } }
 
   /// Training examples per second over all epochs (QA: questions, not windows).
   var examplesPerSecond: Double {
@@ -339,6 +371,12 @@ struct DemoTaskResult {
       ("beats_baseline", .bool(beatsBaseline)),
       ("metrics", .doubles(metrics)),
     ]
+    if let int8Metrics, let int8Score {
+      members += [
+        ("int8_score", .double(int8Score)), ("int8_difference", .double(int8Score - score)),
+        ("int8_metrics", .doubles(int8Metrics)),
+      ]
+    }
     for (name, value) in extraBaselines { members.append((name, .double(value))) }
     members += [
       ("training_seconds", .double(trainingSeconds)),

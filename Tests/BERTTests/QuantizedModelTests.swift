@@ -170,7 +170,7 @@ import Testing
       TextExample(text: "good", label: "positive"), TextExample(text: "bad", label: "negative"),
     ]
     let task = try TextClassificationTask(
-      kind: .classification, directory: ModelFixtures.tinyModel, train: train)
+      kind: .classification, directory: ModelFixtures.tinyModel, train: train, maxLength: 16)
     try task.convert(to: .int8)
     let output = FileManager.default.temporaryDirectory.appendingPathComponent(
       "int8-train-\(UUID().uuidString)")

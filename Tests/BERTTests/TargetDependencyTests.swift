@@ -13,8 +13,14 @@ import Testing
     ImportRule(
       target: "Tensors", path: "Sources/Tensors",
       documentation: "Sources/Tensors/Tensors.docc/Tensors.md",
-      allowed: Set(["Foundation", "Dispatch", "COpenBLAS"]).union(libc),
+      allowed: Set(["Foundation", "Dispatch", "COpenBLAS", "CInt8GEMM"]).union(libc),
       conditions: ["COpenBLAS": "OpenBLAS"]),
+    ImportRule(
+      target: "CInt8GEMM", path: "Sources/CInt8GEMM", documentation: "Sources/CInt8GEMM/README.md",
+      allowed: [
+        "stddef.h", "stdint.h", "string.h", "math.h", "immintrin.h", "Int8Kernels.h",
+        "include/CInt8GEMM.h",
+      ]),
     ImportRule(
       target: "BERT", path: "Sources/BERT", documentation: "Sources/BERT/BERT.docc/BERT.md",
       allowed: Set(["Tensors", "Logging", "Foundation", "Dispatch"]).union(libc)),
