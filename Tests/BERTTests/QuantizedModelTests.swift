@@ -72,7 +72,7 @@ import Testing
 
   /// The int8 tiny model against the fp32 one on the parity batch (3 × 12
   /// tokens, H 32). Each projection quantizes the weight to 8 bits and the
-  /// input to 7 (relative steps of 1/254 and 1/254 of the row ranges), so a
+  /// input to 8 (steps of 1/254 and 1/255 of the row ranges), so a
   /// token's state moves by about a percent after LayerNorm; stated bounds:
   /// cosine ≥ 0.999 per real token, and at most 0.1 absolute per value (the
   /// states are LayerNorm outputs of size about 1).
