@@ -126,6 +126,8 @@ struct Info: ParsableCommand {
           ("backend", .string(backend.rawValue)),
           ("kernel", .string(kernel)),
           ("threads", .int(Compute.threadCount)),
+          ("int8_kernel", .string(Int8GEMM.kernel.rawValue)),
+          ("int8_kernels_available", .strings(Int8GEMM.Kernel.allAvailable.map(\.rawValue))),
           ("backends_available", .strings(BackendKind.allAvailable.map(\.rawValue))),
           ("asset_cache", .string(assets.path)),
         ])
@@ -197,6 +199,12 @@ struct Info: ParsableCommand {
           "backend",
           "\(backend) (kernel \(kernel)), \(Compute.threadCount) threads; built: "
             + BackendKind.allAvailable.map(\.rawValue).joined(separator: ", ")
+        ))
+      rows.append(
+        (
+          "int8",
+          "kernel \(Int8GEMM.kernel.rawValue) (--precision int8); available: "
+            + Int8GEMM.Kernel.allAvailable.map(\.rawValue).joined(separator: ", ")
         ))
       rows.append(
         (

@@ -67,4 +67,15 @@ import Testing
     #expect(run.status != 0)
     #expect(run.stderr.contains("int4") && run.stderr.contains("fp32"), "\(run.stderr)")
   }
+
+  /// `bert info` names the int8 kernel in use and those the CPU can run; the
+  /// portable one is always among them.
+  @Test func infoNamesTheInt8Kernel() throws {
+    let run = try H.run(["info", "--model", H.tinyModel, "--json"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let object = try run.json()
+    let kernel = try #require(object["int8_kernel"] as? String)
+    let available = try #require(object["int8_kernels_available"] as? [String])
+    #expect(available.contains("portable") && available.contains(kernel), "\(available)")
+  }
 }
