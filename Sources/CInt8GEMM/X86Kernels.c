@@ -171,14 +171,89 @@ __attribute__((target("avx2,fma,avxvnni"))) void cint8_avxvnni_multiply(
   CINT8_TILE_LOOP(__m256i, broadcast_step, CINT8_AVXVNNI_STEP, 0)
 }
 
-/// AVX-512-VNNI's step: the same vpdpbusd in its EVEX form on 256-bit
-/// registers (AVX-512VL), for CPUs with AVX-512-VNNI but not AVX-VNNI.
-#define CINT8_AVX512VNNI_STEP(acc, a, b) _mm256_dpbusd_epi32(acc, a, b)
+/// AVX-512-VNNI: vpdpbusd on 512-bit registers. One 64-byte load is a whole
+/// panel step (16 columns × 4 k, columns 0…7 in the low half and 8…15 in the
+/// high half, as the ymm kernels read them), so a zmm accumulator holds one
+/// row of a 4 × 16 tile; two panels side by side give 8 accumulators per step.
+/// The halves then take the same epilogue as the ymm kernels.
+#define CINT8_AVX512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 
-__attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni"))) void cint8_avx512vnni_multiply(
+/// The 4 activations of one row for one step, broadcast to all 16 lanes.
+CINT8_AVX512 static inline __m512i broadcast_step_512(const uint8_t *a) {
+  int32_t word;
+  memcpy(&word, a, sizeof word);
+  return _mm512_set1_epi32(word);
+}
+
+/// Hands the 4 zmm rows of one panel's tile to the shared epilogue.
+CINT8_AVX512 static inline void finish_tile_512(
+    __m512i c0, __m512i c1, __m512i c2, __m512i c3, ptrdiff_t rows, ptrdiff_t columns,
+    const CInt8Output *output, ptrdiff_t i0, ptrdiff_t j0) {
+  __m256i tile[CINT8_TILE_ROWS][2] = {
+      {_mm512_castsi512_si256(c0), _mm512_extracti64x4_epi64(c0, 1)},
+      {_mm512_castsi512_si256(c1), _mm512_extracti64x4_epi64(c1, 1)},
+      {_mm512_castsi512_si256(c2), _mm512_extracti64x4_epi64(c2, 1)},
+      {_mm512_castsi512_si256(c3), _mm512_extracti64x4_epi64(c3, 1)},
+  };
+  finish_tile(tile, rows, columns, output, i0, j0, 0);
+}
+
+CINT8_AVX512 void cint8_avx512vnni_multiply(
     const uint8_t *packed_activations, ptrdiff_t rows, const int8_t *packed_weights,
     ptrdiff_t columns, ptrdiff_t depth, const CInt8Output *output) {
-  CINT8_TILE_LOOP(__m256i, broadcast_step, CINT8_AVX512VNNI_STEP, 0)
+  const ptrdiff_t steps = cint8_steps(depth);
+  const ptrdiff_t mr = CINT8_TILE_ROWS;
+  const ptrdiff_t nr = CINT8_TILE_COLUMNS;
+  const ptrdiff_t panel_bytes = cint8_panel_bytes(depth);
+  for (ptrdiff_t j0 = 0; j0 < columns; j0 += 2 * nr) {
+    const int8_t *panel = packed_weights + (j0 / nr) * panel_bytes;
+    int pair = j0 + nr < columns;  // a second panel to the right
+    ptrdiff_t first_columns = columns - j0 < nr ? columns - j0 : nr;
+    ptrdiff_t second_columns = pair ? (columns - j0 - nr < nr ? columns - j0 - nr : nr) : 0;
+    for (ptrdiff_t i0 = 0; i0 < rows; i0 += mr) {
+      const uint8_t *a = packed_activations + (i0 / mr) * cint8_sliver_bytes(depth);
+      const int8_t *b = panel;
+      __m512i c00 = _mm512_setzero_si512(), c01 = _mm512_setzero_si512();
+      __m512i c10 = _mm512_setzero_si512(), c11 = _mm512_setzero_si512();
+      __m512i c20 = _mm512_setzero_si512(), c21 = _mm512_setzero_si512();
+      __m512i c30 = _mm512_setzero_si512(), c31 = _mm512_setzero_si512();
+      if (pair) {
+        for (ptrdiff_t s = 0; s < steps; s++) {
+          __m512i b0 = _mm512_loadu_si512((const void *)b);                  /* panel 1 */
+          __m512i b1 = _mm512_loadu_si512((const void *)(b + panel_bytes));  /* panel 2 */
+          __m512i a0 = broadcast_step_512(a);
+          c00 = _mm512_dpbusd_epi32(c00, a0, b0);
+          c01 = _mm512_dpbusd_epi32(c01, a0, b1);
+          __m512i a1 = broadcast_step_512(a + 4);
+          c10 = _mm512_dpbusd_epi32(c10, a1, b0);
+          c11 = _mm512_dpbusd_epi32(c11, a1, b1);
+          __m512i a2 = broadcast_step_512(a + 8);
+          c20 = _mm512_dpbusd_epi32(c20, a2, b0);
+          c21 = _mm512_dpbusd_epi32(c21, a2, b1);
+          __m512i a3 = broadcast_step_512(a + 12);
+          c30 = _mm512_dpbusd_epi32(c30, a3, b0);
+          c31 = _mm512_dpbusd_epi32(c31, a3, b1);
+          a += mr * CINT8_DEPTH_STEP;
+          b += nr * CINT8_DEPTH_STEP;
+        }
+      } else {
+        for (ptrdiff_t s = 0; s < steps; s++) {
+          __m512i b0 = _mm512_loadu_si512((const void *)b);
+          c00 = _mm512_dpbusd_epi32(c00, broadcast_step_512(a), b0);
+          c10 = _mm512_dpbusd_epi32(c10, broadcast_step_512(a + 4), b0);
+          c20 = _mm512_dpbusd_epi32(c20, broadcast_step_512(a + 8), b0);
+          c30 = _mm512_dpbusd_epi32(c30, broadcast_step_512(a + 12), b0);
+          a += mr * CINT8_DEPTH_STEP;
+          b += nr * CINT8_DEPTH_STEP;
+        }
+      }
+      ptrdiff_t tile_rows = rows - i0 < mr ? rows - i0 : mr;
+      finish_tile_512(c00, c10, c20, c30, tile_rows, first_columns, output, i0, j0);
+      if (pair) {
+        finish_tile_512(c01, c11, c21, c31, tile_rows, second_columns, output, i0, j0 + nr);
+      }
+    }
+  }
 }
 
 // MARK: - Quantization

@@ -13,8 +13,8 @@
 // W signed weights in −127…127 (one scale sW per row of W, no zero point).
 //
 // Saturation. Every kernel gives the exact int32 sums of u8 × s8 products.
-// AVX-VNNI's vpdpbusd (VEX) and AVX-512-VNNI's (EVEX, on 256-bit registers with
-// AVX-512VL) multiply 4 byte pairs u8 × s8 and add the 4 products straight into
+// AVX-VNNI's vpdpbusd (VEX, 256-bit) and AVX-512-VNNI's (EVEX, 512-bit)
+// multiply 4 byte pairs u8 × s8 and add the 4 products straight into
 // a 32-bit lane: each product fits in 16 bits and nothing saturates. AVX2 has
 // no such instruction. Its u8 × s8 multiply, vpmaddubsw, adds each adjacent
 // pair of products into a 16-bit lane *with saturation*, and on u8 activations
@@ -59,11 +59,12 @@
 // N to a multiple of 16 and M to a multiple of 4; the padding adds nothing.
 // Buffers should be 64-byte aligned (panels then are too).
 //
-// Kernels. One 4 × 16 tile of 8 int32 accumulators, compiled three times with
-// __attribute__((target(...))) and chosen at run time: with vpdpbusd where the
-// CPU has AVX-VNNI, else with the AVX-512-VNNI form on ymm registers (AVX-512VL),
-// else with AVX2's sign trick (u8 × s8 summed over 4 k straight into int32 is
-// one vpdpbusd for vpmaddubsw + vpmaddwd + vpaddd). The portable kernel is
+// Kernels, compiled with __attribute__((target(...))) and chosen at run time:
+// where the CPU has AVX-512-VNNI, vpdpbusd on zmm registers, where one 64-byte
+// load is a whole panel step and two panels make a 4 × 32 tile of 8
+// accumulators; else a 4 × 16 tile of 8 ymm accumulators, with vpdpbusd where
+// the CPU has AVX-VNNI, else with AVX2's sign trick (u8 × s8 summed over 4 k
+// straight into int32 is one vpdpbusd for vpmaddubsw + vpmaddwd + vpaddd). The portable kernel is
 // plain C over the same layout and builds on every platform. All read the same
 // packed bytes and give the same int32 sums and the same float outputs bit for
 // bit (the float epilogue is three IEEE operations in a fixed order, never
@@ -101,7 +102,7 @@ extern "C" {
 /// The AVX-VNNI kernel (x86_64 with AVX2, FMA and AVX-VNNI): vpdpbusd (VEX).
 #define CINT8_KERNEL_AVXVNNI 2
 /// The AVX-512-VNNI kernel (x86_64 with AVX2, FMA, AVX-512F, AVX-512VL and
-/// AVX-512-VNNI): vpdpbusd (EVEX) on the same 256-bit tile.
+/// AVX-512-VNNI): vpdpbusd on 512-bit registers, a 4 × 32 tile.
 #define CINT8_KERNEL_AVX512VNNI 3
 
 /// 1 when `kernel` is built into this binary and the CPU runs it, else 0.

@@ -34,18 +34,18 @@ public enum Int8GEMM {
     /// AVX-VNNI `vpdpbusd` (VEX) on the same tile and the same data (x86_64
     /// with AVX2, FMA and AVX-VNNI).
     case avxvnni
-    /// AVX-512-VNNI `vpdpbusd` (EVEX) on the same 256-bit tile (x86_64 with
-    /// AVX2, FMA, AVX-512F, AVX-512VL and AVX-512-VNNI).
+    /// AVX-512-VNNI `vpdpbusd` on 512-bit registers: one load is a whole
+    /// panel step, and two panels make a 4 × 32 tile (x86_64 with AVX2, FMA,
+    /// AVX-512F, AVX-512VL and AVX-512-VNNI).
     case avx512vnni
 
     /// Whether this build and this CPU can run the kernel.
     public var isAvailable: Bool { cint8_kernel_is_available(code) != 0 }
 
-    /// The kernels this process can run, the preferred first: AVX-VNNI, then
-    /// AVX-512-VNNI (the same instruction in its EVEX form), then AVX2, then
-    /// portable.
+    /// The kernels this process can run, the preferred first: AVX-512-VNNI
+    /// (twice the width), then AVX-VNNI, then AVX2, then portable.
     public static var allAvailable: [Kernel] {
-      [.avxvnni, .avx512vnni, .avx2, .portable].filter(\.isAvailable)
+      [.avx512vnni, .avxvnni, .avx2, .portable].filter(\.isAvailable)
     }
 
     /// The default: `BERT_INT8_KERNEL=portable|avx2|avxvnni|avx512vnni` when set
