@@ -158,27 +158,10 @@ private struct Problem: @unchecked Sendable {
       scaleC()
       return
     }
-    // Threads split the larger of m and n, so that the operand each thread
-    // packs in full (A for a column split, B for a row split) is the smaller one.
-    let splitColumns = n >= m
-    let tile = splitColumns ? SwiftGEMM.nr : SwiftGEMM.mr
-    let extent = splitColumns ? n : m
-    let tiles = (extent + tile - 1) / tile
-    let byWork = max(1, m * n * k / max(1, minimumWorkPerThread))
-    let threads = max(1, min(threadCount, tiles, byWork))
-    if threads == 1 {
-      let workspace = WorkspacePool.shared.take(rows: m, columns: n, depth: k)
-      defer { WorkspacePool.shared.give(workspace) }
-      compute(rows: 0..<m, columns: 0..<n, workspace: workspace)
-      return
-    }
-    let tilesPerThread = (tiles + threads - 1) / threads
-    DispatchQueue.concurrentPerform(iterations: threads) { thread in
-      let start = min(extent, thread * tilesPerThread * tile)
-      let end = min(extent, (thread + 1) * tilesPerThread * tile)
-      guard start < end else { return }
-      let rows = splitColumns ? 0..<m : start..<end
-      let columns = splitColumns ? start..<end : 0..<n
+    Parallel.forEachTileBlock(
+      m: m, n: n, k: k, rowTile: SwiftGEMM.mr, columnTile: SwiftGEMM.nr,
+      threadCount: threadCount, minimumWorkPerThread: minimumWorkPerThread
+    ) { rows, columns in
       let workspace = WorkspacePool.shared.take(
         rows: rows.count, columns: columns.count, depth: k)
       defer { WorkspacePool.shared.give(workspace) }

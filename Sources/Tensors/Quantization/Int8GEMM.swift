@@ -169,25 +169,12 @@ struct Int8Product: @unchecked Sendable {
 
   /// Splits C into per-thread ranges of whole tiles and computes them.
   func run(threadCount: Int, minimumWorkPerThread: Int) {
-    let (m, n, k) = (activations.rows, weights.outputSize, weights.inputSize)
-    guard m > 0, n > 0 else { return }
-    let splitColumns = n >= m
-    let tile = Int(splitColumns ? CINT8_TILE_COLUMNS : CINT8_TILE_ROWS)
-    let extent = splitColumns ? n : m
-    let tiles = (extent + tile - 1) / tile
-    let byWork = max(1, m * n * max(k, 1) / max(1, minimumWorkPerThread))
-    let threads = max(1, min(threadCount, tiles, byWork))
-    if threads == 1 {
-      compute(rows: 0..<m, columns: 0..<n)
-      return
-    }
-    let tilesPerThread = (tiles + threads - 1) / threads
-    DispatchQueue.concurrentPerform(iterations: threads) { thread in
-      let start = min(extent, thread * tilesPerThread * tile)
-      let end = min(extent, (thread + 1) * tilesPerThread * tile)
-      guard start < end else { return }
-      compute(
-        rows: splitColumns ? 0..<m : start..<end, columns: splitColumns ? start..<end : 0..<n)
+    Parallel.forEachTileBlock(
+      m: activations.rows, n: weights.outputSize, k: weights.inputSize,
+      rowTile: Int(CINT8_TILE_ROWS), columnTile: Int(CINT8_TILE_COLUMNS),
+      threadCount: threadCount, minimumWorkPerThread: minimumWorkPerThread
+    ) { rows, columns in
+      compute(rows: rows, columns: columns)
     }
   }
 
