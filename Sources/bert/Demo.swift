@@ -211,7 +211,7 @@ struct Demo: ParsableCommand {
     // The trained model is saved already; quantizing it in memory scores the int8 one.
     var int8Metrics: [String: Double]?
     if int8 {
-      try (task as? any FineTunedApplication)?.convert(to: .int8)
+      try Self.application(task, plan: plan).convert(to: .int8)
       int8Metrics = try Self.score(task, plan: plan, eval: data.eval)
       let difference = (int8Metrics?[plan.metric] ?? .nan) - (metrics[plan.metric] ?? .nan)
       Console.err(
@@ -270,14 +270,21 @@ struct Demo: ParsableCommand {
     throws -> [String: Double]
   {
     let source = "\(plan.task.rawValue) eval split"
-    guard let application = task as? any FineTunedApplication else {
-      throw CLIError("internal: the \(plan.task.rawValue) task cannot score held-out data")
-    }
-    let report = try application.score(
+    let report = try application(task, plan: plan).score(
       eval, source: source, batchSize: plan.evalBatchSize, maxBatchTokens: nil)
     warnUnseenLabels(
       report.unseenLabels, source: source, task: plan.task, known: "the training split")
     return report.metrics
+  }
+
+  /// The trained task as the application that scores and quantizes it.
+  private static func application(_ task: any FineTuningTask, plan: DemoTaskPlan) throws
+    -> any FineTunedApplication
+  {
+    guard let application = task as? any FineTunedApplication else {
+      throw CLIError("internal: the \(plan.task.rawValue) task cannot score held-out data")
+    }
+    return application
   }
 
   private static func table(_ results: [DemoTaskResult]) -> TextTable {

@@ -64,6 +64,19 @@ public struct Batching: Sendable, Equatable {
   }
 }
 
+extension Batching {
+  /// ``map(lengths:_:)`` over encodings: `body` gets each batch padded into a
+  /// ``TextBatch`` (its rows in the batch's order, longest first) and the
+  /// batch's indices into `encodings`, and returns one result per row.
+  func map<Result>(
+    _ encodings: [Encoding], paddingID: Int, _ body: (TextBatch, [Int]) throws -> [Result]
+  ) rethrows -> [Result] {
+    try map(lengths: encodings.map(\.inputIDs.count)) { rows in
+      try body(TextBatch(encodings: rows.map { encodings[$0] }, paddingID: paddingID), rows)
+    }
+  }
+}
+
 /// Tokens that inference computed, and how many of them were padding.
 public struct BatchingStatistics: Sendable, Equatable {
   /// Forward passes.

@@ -172,9 +172,7 @@ public struct BertPipeline {
     _ transform: (TextBatch, BertModelOutput) -> [Result]
   ) -> [Result] {
     let encodings = encode(texts, pairs: pairs, maxLength: maxLength)
-    return batching.map(lengths: encodings.map(\.inputIDs.count)) { rows in
-      let batch = TextBatch(
-        encodings: rows.map { encodings[$0] }, paddingID: tokenizer.paddingTokenID)
+    return batching.map(encodings, paddingID: tokenizer.paddingTokenID) { batch, _ in
       statistics.record(lengths: batch.lengths)
       return transform(batch, model(batch))
     }

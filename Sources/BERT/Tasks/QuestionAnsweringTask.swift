@@ -95,19 +95,15 @@ public final class QuestionAnsweringTask: FineTuningTask {
     }
     // Every window's start and end logits over its real tokens, in window order.
     let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
-    let logits = batching.map(lengths: encodings.map(\.inputIDs.count)) {
-      rows -> [(start: [Float], end: [Float])] in
-      let batch = TextBatch(
-        encodings: rows.map { encodings[$0] }, paddingID: tokenizer.paddingTokenID)
+    let logits = batching.map(encodings, paddingID: tokenizer.paddingTokenID) {
+      batch, rows -> [(start: [Float], end: [Float])] in
       var context = ForwardContext.inference
       let (start, end) = withoutGradients { model(batch, context: &context) }  // [B, T] each
+      let (starts, ends) = (start.scalars, end.scalars)  // copied once per batch
       let t = batch.sequenceLength
       return rows.enumerated().map { row, index in
         let n = encodings[index].inputIDs.count
-        return (
-          Array(start.scalars[(row * t)..<(row * t + n)]),
-          Array(end.scalars[(row * t)..<(row * t + n)])
-        )
+        return (Array(starts[(row * t)..<(row * t + n)]), Array(ends[(row * t)..<(row * t + n)]))
       }
     }
     let startLogits = logits.map(\.start)

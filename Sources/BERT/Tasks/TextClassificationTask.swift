@@ -136,9 +136,8 @@ public final class TextClassificationTask: FineTuningTask {
       examples.map(\.text), pairs: kind.isPair ? examples.map { $0.pair ?? "" } : nil,
       maxLength: maxLength)
     let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
-    return batching.map(lengths: encodings.map(\.inputIDs.count)) { rows -> [[Float]] in
-      let batch = TextBatch(
-        encodings: rows.map { encodings[$0] }, paddingID: tokenizer.paddingTokenID)
+    return batching.map(encodings, paddingID: tokenizer.paddingTokenID) {
+      batch, rows -> [[Float]] in
       var context = ForwardContext.inference
       let logits = withoutGradients { model(batch, context: &context) }  // [B, C]
       let c = logits.shape[1]
