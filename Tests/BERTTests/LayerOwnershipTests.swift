@@ -43,6 +43,21 @@ import Testing
     return (model, try BertModelParityTests.fixtureBatch(reference))
   }
 
+  /// The model's hidden states [3, 12, 32] and pooled output [3, 32] against
+  /// the float64 derivation's, at 1e-5.
+  static func expectMatches(
+    _ output: BertModelOutput, _ reference: Float64Bert, hidden: Float64Bert.Rows,
+    _ batch: TextBatch,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    expectClose(
+      output.lastHiddenState, Tensor(hidden, shape: [3, 12, 32]), rtol: 0, atol: 1e-5, "hidden:",
+      sourceLocation: sourceLocation)
+    expectClose(
+      output.poolerOutput!, Tensor(reference.pooled(hidden, batch), shape: [3, 32]), rtol: 0,
+      atol: 1e-5, "pooled:", sourceLocation: sourceLocation)
+  }
+
   static func largestDifference(_ a: Tensor, _ b: Tensor) -> Float {
     zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
   }
@@ -55,11 +70,7 @@ import Testing
     let output = Compute.withBackend(backend) { model(batch) }
     let reference = Float64Bert(model, config: model.config)
     let hidden = reference.lastHiddenState(batch)
-    expectClose(
-      output.lastHiddenState, Tensor(hidden, shape: [3, 12, 32]), rtol: 0, atol: 1e-5, "hidden:")
-    expectClose(
-      output.poolerOutput!, Tensor(reference.pooled(hidden, batch), shape: [3, 32]), rtol: 0,
-      atol: 1e-5, "pooled:")
+    Self.expectMatches(output, reference, hidden: hidden, batch)
   }
 
   /// Puts scale·p(x) + offset in one slot and checks the last hidden state
@@ -178,11 +189,7 @@ import Testing
     #expect(reference.adjustments.count == 13)
     let output = Compute.withBackend(backend) { swapped(batch) }
     let hidden = reference.lastHiddenState(batch)
-    expectClose(
-      output.lastHiddenState, Tensor(hidden, shape: [3, 12, 32]), rtol: 0, atol: 1e-5, "hidden:")
-    expectClose(
-      output.poolerOutput!, Tensor(reference.pooled(hidden, batch), shape: [3, 32]), rtol: 0,
-      atol: 1e-5, "pooled:")
+    Self.expectMatches(output, reference, hidden: hidden, batch)
   }
 
   /// With every projection behind a wrapper, nothing is fused and every
