@@ -151,6 +151,19 @@ import Testing
         context: "the cat sat on the mat . a dog ran in the new city .", answers: [])
       let (x, y) = (try a.predict([example]), try b.predict([example]))
       #expect(!x[0].isEmpty && !y[0].isEmpty, "\(name): both give answers")
+      // The start and end logits themselves, on the same question and passage.
+      let batch = TextBatch(
+        encodings: a.tokenizer.encodeBatch(
+          [example.question], pairs: [example.context], maxLength: 64),
+        paddingID: a.tokenizer.paddingTokenID)
+      var context = ForwardContext.inference
+      let (p, q) = withoutGradients {
+        (a.model(batch, context: &context), b.model(batch, context: &context))
+      }
+      let largest =
+        zip(p.0.scalars + p.1.scalars, q.0.scalars + q.1.scalars)
+        .map { abs($0 - $1) }.max() ?? .infinity
+      #expect(largest <= 0.05, "\(name): largest start/end logit difference \(largest)")
     default:
       Issue.record("\(name): fp32 and int8 opened as different tasks")
     }
