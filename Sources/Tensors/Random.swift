@@ -57,12 +57,29 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
 #endif
 
 extension Tensor {
+  /// Whether ``randomNormal(shape:mean:standardDeviation:generator:)`` and
+  /// ``randomUniform(shape:lower:upper:generator:)`` skip sampling: see
+  /// ``deferringInitialization(_:)``.
+  @TaskLocal public static var isInitializationDeferred = false
+
+  /// Runs `body` with random initialisation deferred: inside it, the random
+  /// constructors return uninitialised tensors of the right shape and leave
+  /// the generator untouched, so their pages are never written. For building
+  /// a model every one of whose weights is loaded next (an int8 directory):
+  /// the float32 weights that loading replaces cost no memory.
+  public static func deferringInitialization<Result>(_ body: () throws -> Result) rethrows
+    -> Result
+  {
+    try $isInitializationDeferred.withValue(true, operation: body)
+  }
+
   /// Samples from a normal distribution with the given mean and standard deviation.
   public static func randomNormal(
     shape: [Int], mean: Float = 0, standardDeviation: Float = 1,
     generator: inout SeededGenerator
   ) -> Tensor {
     var result = Tensor(uninitializedShape: shape)
+    guard !isInitializationDeferred else { return result }
     result.withUnsafeMutableBufferPointer { values in
       for index in values.indices {
         values[index] = mean + standardDeviation * generator.nextNormal()
@@ -76,6 +93,7 @@ extension Tensor {
     shape: [Int], lower: Float = 0, upper: Float = 1, generator: inout SeededGenerator
   ) -> Tensor {
     var result = Tensor(uninitializedShape: shape)
+    guard !isInitializationDeferred else { return result }
     result.withUnsafeMutableBufferPointer { values in
       for index in values.indices {
         values[index] = lower + (upper - lower) * generator.nextUnitFloat()

@@ -90,6 +90,9 @@ struct Evaluate: ParsableCommand {
           taskSource: model.taskSource, tsvQuoting: dataOptions.tsvQuoting)
       }
       reportRead(report)
+      let stored = model.head.precision
+      let precision = try Precision.resolving(
+        precisionOptions.precision, stored: stored, path: displayPath)
       var scores = try timedScore(model, examples)
       var members: [(String, JSONOut)] = [
         ("task", .string(model.task.rawValue)),
@@ -97,12 +100,12 @@ struct Evaluate: ParsableCommand {
         ("data", .string(data)),
         ("examples", .int(scores.report.exampleCount)),
         ("primary_metric", .string(scores.report.primaryMetric)),
-        ("precision", .string(precisionOptions.precision.rawValue)),
+        ("precision", .string(precision.rawValue)),
       ]
-      if precisionOptions.precision != .fp32 {
-        // The same model and data at fp32 first, then quantized in place.
+      if precision != stored {
+        // The same model and data as stored (fp32) first, then quantized in place.
         let reference = scores
-        try model.head.convert(to: precisionOptions.precision)
+        try model.head.convert(to: precision)
         scores = try timedScore(model, examples)
         var difference: [String: Double] = [:]
         for (key, value) in scores.report.metrics {
@@ -118,7 +121,7 @@ struct Evaluate: ParsableCommand {
         let primary = scores.report.primaryMetric
         Console.err(
           "evaluate: \(primary) \(format(scores.report.metrics[primary])) at "
-            + "\(precisionOptions.precision.rawValue), \(format(reference.report.metrics[primary])) at "
+            + "\(precision.rawValue), \(format(reference.report.metrics[primary])) at "
             + "fp32 (difference \(format(difference[primary])))")
       } else {
         members += [

@@ -202,6 +202,12 @@ struct Finetune: ParsableCommand {
       let modelPath = modelOptions.model ?? directory.path
       let files = try ModelCheck.transformerDirectory(directory)
       let config = try BertConfig(contentsOf: files.appendingPathComponent("config.json"))
+      if config.quantization != nil {
+        throw CLIError(
+          "--model \(modelPath) is an int8 directory (written by bert quantize; its config.json "
+            + "has quantization_config), which is for inference only; fine-tune the float32 "
+            + "model it came from, then quantize the result")
+      }
       let tokenizer = try BertTokenizer(directory: files)
       let saved = try? TaskSettings.read(directory: directory)
       if let saved, saved.task != task.rawValue {

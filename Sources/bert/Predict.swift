@@ -64,7 +64,7 @@ struct Predict: ParsableCommand {
       let displayPath = modelOptions.model ?? directory.path
       let model = try FineTunedModel(
         directory: directory, displayPath: displayPath, requested: task)
-      try model.head.convert(to: precisionOptions.precision)
+      try precisionOptions.apply(to: model.head, path: displayPath)
       try model.head.predict(
         PredictionInput(
           path: input, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens,

@@ -78,4 +78,68 @@ import Testing
     let available = try #require(object["int8_kernels_available"] as? [String])
     #expect(available.contains("portable") && available.contains(kernel), "\(available)")
   }
+
+  /// `bert quantize` writes an int8 directory that the commands run at int8
+  /// without being asked, with the embeddings of `--precision int8` on the
+  /// source; fine-tuning it, fp32 of it and a second write over it are
+  /// refused, naming the option.
+  @Test func quantizeWritesADirectoryTheCommandsRun() throws {
+    let output = H.temporaryDirectory("int8")
+    defer { try? FileManager.default.removeItem(at: output) }
+    let run = try H.run(["quantize", "--model", H.tinyModel, "--output", output.path])
+    #expect(run.status == 0, "\(run.stderr)")
+    let summary = try run.json()
+    #expect(summary["quantized_projections"] as? Int == 13)
+    #expect(summary["quantized_tables"] as? [String] == ["embeddings.word_embeddings"])
+    let ratio = try #require(summary["ratio"] as? Double)
+    // The tiny model's float position table, LayerNorms and biases weigh
+    // more than a real model's (MiniLM's bound is in QuantizedDirectoryTests).
+    #expect(ratio > 0.25 && ratio < 0.5, "ratio \(ratio)")
+    let bytes = try #require(summary["weight_bytes"] as? Int)
+    let sourceBytes = try #require(summary["source_weight_bytes"] as? Int)
+    #expect(abs(Double(bytes) / Double(sourceBytes) - ratio) < 1e-12)
+    #expect(run.stderr.contains("quantize: 13 projections"), "\(run.stderr)")
+
+    let texts = "the cat sat on the mat\na dog\n"
+    let stored = try H.run(["encode", "--model", output.path], stdin: texts)
+    let converted = try H.run(
+      ["encode", "--model", H.tinyModel, "--precision", "int8"], stdin: texts)
+    #expect(stored.status == 0, "\(stored.stderr)")
+    #expect(stored.stdout == converted.stdout)
+
+    let fp32 = try H.run(["encode", "--model", output.path, "--precision", "fp32"], stdin: texts)
+    #expect(fp32.status != 0 && fp32.stderr.contains("holds int8 weights"), "\(fp32.stderr)")
+    let again = try H.run(["quantize", "--model", H.tinyModel, "--output", output.path])
+    #expect(again.status != 0 && again.stderr.contains("--output"), "\(again.stderr)")
+    #expect(again.stderr.contains("exists"), "\(again.stderr)")
+    let finetune = try H.run([
+      "finetune", "--task", "classification", "--model", output.path, "--train",
+      H.data("sentiment-train.csv"), "--output", H.temporaryDirectory().path,
+    ])
+    #expect(finetune.status != 0, "\(finetune.stderr)")
+    #expect(
+      finetune.stderr.contains("--model") && finetune.stderr.contains("int8 directory"),
+      "\(finetune.stderr)")
+  }
+
+  /// evaluate on a fine-tuned model's int8 directory reports int8 metrics
+  /// equal to `--precision int8` on the source, with no fp32 beside them.
+  @Test func evaluateRunsAnInt8DirectoryAsStored() throws {
+    let (run, source) = try CLITests.finetune(
+      "classification", train: "sentiment-train.csv", dev: "sentiment-dev.tsv")
+    let output = H.temporaryDirectory("int8")
+    defer { for url in [source, output] { try? FileManager.default.removeItem(at: url) } }
+    try #require(run.status == 0, "\(run.stderr)")
+    let quantize = try H.run(["quantize", "--model", source.path, "--output", output.path])
+    try #require(quantize.status == 0, "\(quantize.stderr)")
+    let data = ["--data", H.data("sentiment-dev.tsv")]
+    let stored = try H.run(["evaluate", "--model", output.path] + data).json()
+    let converted = try H.run(
+      ["evaluate", "--model", source.path, "--precision", "int8"] + data
+    ).json()
+    #expect(stored["precision"] as? String == "int8")
+    #expect(stored["fp32_metrics"] == nil)
+    #expect(
+      stored["metrics"] as? [String: Double] == converted["metrics"] as? [String: Double])
+  }
 }

@@ -116,7 +116,8 @@ import Testing
   }
 
   /// Every transformers head fixture opens at int8; its logits stay near
-  /// fp32's (0.05 absolute on logits of size about 0.1–1 from a random head)
+  /// fp32's (0.08 absolute on logits of size about 0.1–1 from a random head;
+  /// every projection and the word embeddings add a rounding step of their own)
   /// and classification picks the same label.
   @Test(
     arguments: DirectoryFixtures.heads.filter {
@@ -135,7 +136,7 @@ import Testing
       let examples = texts.map { TextExample(text: $0) }
       let (x, y) = (a.logits(examples), b.logits(examples))
       let largest = zip(x.joined(), y.joined()).map { abs($0 - $1) }.max() ?? 0
-      #expect(largest <= 0.05, "\(name): largest logit difference \(largest)")
+      #expect(largest <= 0.08, "\(name): largest logit difference \(largest)")
       if a.labels != nil {
         #expect(a.predict(examples).map(\.label) == b.predict(examples).map(\.label), "\(name)")
       }
@@ -163,7 +164,7 @@ import Testing
       let largest =
         zip(p.0.scalars + p.1.scalars, q.0.scalars + q.1.scalars)
         .map { abs($0 - $1) }.max() ?? .infinity
-      #expect(largest <= 0.05, "\(name): largest start/end logit difference \(largest)")
+      #expect(largest <= 0.08, "\(name): largest start/end logit difference \(largest)")
     default:
       Issue.record("\(name): fp32 and int8 opened as different tasks")
     }

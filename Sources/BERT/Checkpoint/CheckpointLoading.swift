@@ -117,12 +117,15 @@ public enum CheckpointLoader {
   ///     (the single file, or the index).
   ///   - expectedNew: key prefixes the checkpoint may lack without a problem.
   ///   - allowingProblems: load even with missing, unexpected or mis-shaped keys.
+  ///   - alreadyRead: checkpoint names read into `module` before (an int8
+  ///     checkpoint's quantized tensors; see `Layer.loadQuantizedWeights`),
+  ///     listed as loaded.
   /// - Returns: what was loaded, missing, unexpected, mis-shaped and ignored,
   ///   with the checkpoint's warnings.
   @discardableResult
   public static func load(
     _ module: some Layer, from file: SafeTensorsCheckpoint, path: String? = nil,
-    expectedNew: [String] = [], allowingProblems: Bool = false
+    expectedNew: [String] = [], allowingProblems: Bool = false, alreadyRead: Set<String> = []
   ) throws -> CheckpointLoadReport {
     let path = path ?? file.url.path
     let parameters = module.namedParameters
@@ -135,6 +138,10 @@ public enum CheckpointLoader {
     var report = CheckpointLoadReport()
     report.warnings = file.warnings
     for name in file.names {
+      if alreadyRead.contains(name) {
+        report.loaded.append(name)
+        continue
+      }
       var key = renamingLegacyLayerNorm(name)
       if modelUsesPrefix && !checkpointHasPrefix && isEncoderKey(key) {
         key = "bert." + key
@@ -212,11 +219,38 @@ extension BertModel {
   ) throws -> (model: BertModel, report: CheckpointLoadReport) {
     let (config, file, weightsPath) = try openModelDirectory(directory)
     let hasPooler = file.names.contains { $0.hasSuffix("pooler.dense.weight") }
-    let model = BertModel(config: config, hasPooler: hasPooler)
-    let report = try CheckpointLoader.load(
-      model, from: file, path: weightsPath, allowingProblems: allowingProblems)
-    return (model, report)
+    return try loadWeights(config: config, file: file, path: weightsPath, expectedNew: []) {
+      BertModel(config: config, hasPooler: hasPooler)
+    } load: { model, alreadyRead in
+      try CheckpointLoader.load(
+        model, from: file, path: weightsPath, allowingProblems: allowingProblems,
+        alreadyRead: alreadyRead)
+    }
   }
+}
+
+/// Builds a model with `make` and fills it with `load`. For an int8 directory
+/// (`config.quantization` set), the model is built with its random
+/// initialisation deferred (its float32 weights are never written, so they
+/// take no memory), its quantized slots are read first, and every key must
+/// load: an int8 directory cannot start a new head.
+func loadWeights<Model: Layer>(
+  config: BertConfig, file: SafeTensorsCheckpoint, path: String, expectedNew: [String],
+  make: () throws -> Model,
+  load: (Model, _ alreadyRead: Set<String>) throws -> CheckpointLoadReport
+) throws -> (model: Model, report: CheckpointLoadReport) {
+  guard config.quantization != nil else {
+    let model = try make()
+    return (model, try load(model, []))
+  }
+  var model = try Tensor.deferringInitialization(make)
+  let read = try model.loadQuantizedWeights(from: file, path: path)
+  let report = try load(model, read)
+  let unfilled = report.missing + report.newlyInitialized + report.mismatched.map(\.key)
+  guard unfilled.isEmpty else {
+    throw QuantizedCheckpointError.incomplete(file: path, keys: unfilled)
+  }
+  return (model, report)
 }
 
 /// Reads the config and opens the weights of a model directory: its

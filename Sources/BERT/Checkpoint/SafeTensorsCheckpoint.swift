@@ -189,6 +189,11 @@ public struct SafeTensorsCheckpoint: Sendable {
     try (file(holding: name) ?? files[0]).tensor(named: name)
   }
 
+  /// The I8 tensor `name`'s values (see ``SafeTensorsFile/int8Values(named:)``).
+  public func int8Values(named name: String) throws(SafeTensorsError) -> [Int8] {
+    try (file(holding: name) ?? files[0]).int8Values(named: name)
+  }
+
   /// The tensor `name` as Ints, flattened (see ``SafeTensorsFile/integers(named:)``).
   public func integers(named name: String) throws(SafeTensorsError) -> [Int] {
     try (file(holding: name) ?? files[0]).integers(named: name)

@@ -61,6 +61,9 @@ public struct BertConfig: Codable, Sendable, Equatable {
   public var labelCount: Int?
   /// The dropout before a classification head; nil means the hidden dropout.
   public var classifierDropout: Float?
+  /// How the weights are quantized, for an int8 directory (`bert quantize`);
+  /// nil for float weights.
+  public var quantization: QuantizationConfig?
 
   enum CodingKeys: String, CodingKey {
     case vocabularySize = "vocab_size"
@@ -82,6 +85,7 @@ public struct BertConfig: Codable, Sendable, Equatable {
     case problemType = "problem_type"
     case labelCount = "num_labels"
     case classifierDropout = "classifier_dropout"
+    case quantization = "quantization_config"
   }
 
   /// A configuration with transformers' defaults, overridden by the arguments.
@@ -142,6 +146,7 @@ public struct BertConfig: Codable, Sendable, Equatable {
     problemType = try c.decodeIfPresent(String.self, forKey: .problemType)
     labelCount = try c.decodeIfPresent(Int.self, forKey: .labelCount)
     classifierDropout = try c.decodeIfPresent(Float.self, forKey: .classifierDropout)
+    quantization = try c.decodeIfPresent(QuantizationConfig.self, forKey: .quantization)
   }
 
   /// The number of outputs of a classification head: `num_labels`, else the
@@ -200,6 +205,12 @@ public struct BertConfig: Codable, Sendable, Equatable {
       throw .invalid(
         file: file,
         reason: "pad_token_id \(padTokenID) is outside the vocabulary of \(vocabularySize)")
+    }
+    if let method = quantization?.method, method != QuantizationConfig.int8Method {
+      throw .invalid(
+        file: file,
+        reason: "quantization_config.quant_method \"\(method)\" is not a method this package "
+          + "reads (only \"\(QuantizationConfig.int8Method)\", which `bert quantize` writes)")
     }
   }
 }

@@ -38,4 +38,8 @@ public struct BertForQuestionAnswering: Layer {
     try bert.mapProjections(under: "bert", transform)
     qaOutputs = try transform("qa_outputs", qaOutputs)
   }
+
+  public mutating func mapEmbeddingTables(_ transform: EmbeddingTableTransform) rethrows {
+    try bert.mapEmbeddingTables(under: "bert", transform)
+  }
 }

@@ -82,4 +82,8 @@ public struct BertForSequenceClassification: Layer {
     preClassifier = try preClassifier.map { try transform("pre_classifier", $0) }
     classifier = try transform("classifier", classifier)
   }
+
+  public mutating func mapEmbeddingTables(_ transform: EmbeddingTableTransform) rethrows {
+    try bert.mapEmbeddingTables(under: "bert", transform)
+  }
 }

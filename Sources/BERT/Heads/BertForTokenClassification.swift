@@ -35,4 +35,8 @@ public struct BertForTokenClassification: Layer {
     try bert.mapProjections(under: "bert", transform)
     classifier = try transform("classifier", classifier)
   }
+
+  public mutating func mapEmbeddingTables(_ transform: EmbeddingTableTransform) rethrows {
+    try bert.mapEmbeddingTables(under: "bert", transform)
+  }
 }

@@ -76,8 +76,11 @@ func loadHead<Head: Layer>(
   make: (BertConfig, SafeTensorsCheckpoint, String) throws -> Head
 ) throws -> (model: Head, report: CheckpointLoadReport) {
   let (config, file, path) = try openModelDirectory(directory)
-  let head = try make(config, file, path)
-  let report = try CheckpointLoader.load(
-    head, from: file, path: path, expectedNew: expectedNew, allowingProblems: allowingProblems)
-  return (head, report)
+  return try loadWeights(config: config, file: file, path: path, expectedNew: expectedNew) {
+    try make(config, file, path)
+  } load: { head, alreadyRead in
+    try CheckpointLoader.load(
+      head, from: file, path: path, expectedNew: expectedNew,
+      allowingProblems: allowingProblems, alreadyRead: alreadyRead)
+  }
 }

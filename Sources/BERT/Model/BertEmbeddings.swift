@@ -3,7 +3,9 @@
 /// Word, position and segment embeddings, summed, then LayerNorm and dropout.
 /// Mirrors Hugging Face's `BertEmbeddings`; keys under `embeddings.`.
 public struct BertEmbeddings: Layer {
-  public let wordEmbeddings: Embedding  // "word_embeddings"  [V, H]
+  /// float32 (``Embedding``) or int8 rows (``QuantizedEmbedding``); set
+  /// through ``mapEmbeddingTables(_:)``.
+  public private(set) var wordEmbeddings: any EmbeddingTable  // "word_embeddings"  [V, H]
   public let positionEmbeddings: Embedding  // "position_embeddings"  [P, H]
   public let tokenTypeEmbeddings: Embedding  // "token_type_embeddings"  [S, H]
   public let layerNorm: LayerNormalization  // "LayerNorm"
@@ -27,7 +29,7 @@ public struct BertEmbeddings: Layer {
   /// The embedded batch, [B, T, H]. Positions count from 0 in every sequence.
   public func callAsFunction(_ batch: TextBatch, context: inout ForwardContext) -> Tensor {
     let (b, t) = (batch.batchSize, batch.sequenceLength)
-    let hidden = wordEmbeddings.weight.value.shape[1]
+    let hidden = wordEmbeddings.size
     let maxPositions = positionEmbeddings.weight.value.shape[0]
     ensure(
       t <= maxPositions,
@@ -48,4 +50,10 @@ public struct BertEmbeddings: Layer {
 
   /// No projections: nothing to map.
   public mutating func mapProjections(_ transform: ProjectionTransform) rethrows {}
+
+  public mutating func mapEmbeddingTables(_ transform: EmbeddingTableTransform) rethrows {
+    let replacement = try transform("word_embeddings", wordEmbeddings)
+    ensureFits(replacement, replacing: wordEmbeddings, slot: "BertEmbeddings.wordEmbeddings")
+    wordEmbeddings = replacement
+  }
 }

@@ -56,4 +56,8 @@ public struct BertModel: Layer {
     try encoder.mapProjections(under: "encoder", transform)
     try pooler?.mapProjections(under: "pooler", transform)
   }
+
+  public mutating func mapEmbeddingTables(_ transform: EmbeddingTableTransform) rethrows {
+    try embeddings.mapEmbeddingTables(under: "embeddings", transform)
+  }
 }

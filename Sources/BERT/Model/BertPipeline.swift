@@ -84,12 +84,14 @@ public struct BertPipeline {
   /// `max_seq_length` become ``embedding``. A fine-tuned head's weights
   /// (`classifier.*`, `qa_outputs.*`) are listed in ``loadReport`` as ignored.
   /// With `precision` ``Precision/int8``, the projections are quantized as
-  /// they load (see ``Precision``).
+  /// they load (see ``Precision``); nil runs the directory as it is stored
+  /// (int8 for a directory `bert quantize` wrote, else fp32).
   ///
   /// - Throws: `CheckpointError` for missing, misshapen or unconverted weights;
   ///   `TokenizerError` for a missing or unsupported tokenizer;
-  ///   `ModelDirectoryError` for unreadable sentence-transformers files.
-  public init(directory: URL, precision: Precision = .fp32) throws {
+  ///   `ModelDirectoryError` for unreadable sentence-transformers files;
+  ///   `QuantizationError` for fp32 asked of an int8 directory.
+  public init(directory: URL, precision: Precision? = nil) throws {
     let layout = try ModelDirectoryLayout(directory: directory)
     // A fine-tuned directory's head (classifier, qa_outputs) goes unused, as
     // when transformers' AutoModel loads it; any other problem is refused.
@@ -99,7 +101,10 @@ public struct BertPipeline {
     report.unexpected.removeAll { headKeys.contains($0) }
     report.ignored += headKeys.sorted()
     if report.hasProblems { (model, report) = try BertModel.load(directory: layout.transformer) }
-    try model.convert(to: precision)
+    let stored = model.projectionPrecision
+    let target = try Precision.resolving(precision, stored: stored, path: directory.path)
+    // A directory runs as stored (an int8 one keeps the projections it stores in float).
+    if target != stored { try model.convert(to: target) }
     self.model = model
     loadReport = report
     tokenizer = try BertTokenizer(directory: layout.transformer)

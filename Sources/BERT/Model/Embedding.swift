@@ -1,6 +1,6 @@
 /// A lookup table of vectors. Mirrors `torch.nn.Embedding`, including
 /// `padding_idx`: the padding row receives no gradient.
-public struct Embedding: Layer {
+public struct Embedding: EmbeddingTable {
   /// [N, H]
   public let weight: Parameter
   /// The row that gets no gradient, if any.
@@ -20,6 +20,9 @@ public struct Embedding: Layer {
     weight = Parameter(table)
     self.paddingIndex = paddingIndex
   }
+
+  public var count: Int { weight.value.shape[0] }
+  public var size: Int { weight.value.shape[1] }
 
   /// ids (any count) → [ids.count, H]
   public func callAsFunction(_ ids: [Int]) -> Tensor {

@@ -24,6 +24,13 @@ public protocol Layer {
   /// ``Embedding``) does nothing; so does a projection itself (``Linear``),
   /// which its owner replaces.
   mutating func mapProjections(_ transform: ProjectionTransform) rethrows
+
+  /// Replaces every embedding table held at any depth below this module that
+  /// another precision may store differently (the word embeddings) by what
+  /// `transform` returns for it, keyed as ``mapProjections(_:)`` keys
+  /// projections (`embeddings.word_embeddings`). The default does nothing: a
+  /// module overrides it when it holds such a table or a ``BertModel``.
+  mutating func mapEmbeddingTables(_ transform: EmbeddingTableTransform) rethrows
 }
 
 /// What ``Layer/mapProjections(_:)`` calls for every projection slot: the
@@ -47,6 +54,17 @@ extension Layer {
   /// keys relative to the parent (`prefix.<key>`).
   mutating func mapProjections(under prefix: String, _ transform: ProjectionTransform) rethrows {
     try mapProjections { try transform("\(prefix).\($0)", $1) }
+  }
+
+  /// No tables that another precision stores differently.
+  public mutating func mapEmbeddingTables(_ transform: EmbeddingTableTransform) rethrows {}
+
+  /// Maps the tables of this module, a child held under `prefix`, with keys
+  /// relative to the parent (`prefix.<key>`).
+  mutating func mapEmbeddingTables(under prefix: String, _ transform: EmbeddingTableTransform)
+    rethrows
+  {
+    try mapEmbeddingTables { try transform("\(prefix).\($0)", $1) }
   }
 }
 

@@ -68,11 +68,13 @@ public enum FineTunedTask {
   /// - Parameters:
   ///   - task: needed only for a directory whose head does not say (a base
   ///     `BertModel`); when given for one that says, the two must agree.
-  ///   - precision: ``Precision/int8`` quantizes every projection as it loads.
+  ///   - precision: ``Precision/int8`` quantizes every projection as it
+  ///     loads; nil runs the directory as stored (int8 for a directory
+  ///     `bert quantize` wrote).
   /// - Throws: ``FineTunedTaskError`` when the directory holds no fine-tuned
   ///   head, another task's head, or a broken label map; ``CheckpointError``
   ///   when it is not a model directory.
-  public static func open(directory: URL, task: String? = nil, precision: Precision = .fp32)
+  public static func open(directory: URL, task: String? = nil, precision: Precision? = nil)
     throws -> FineTunedTask
   {
     let application = try openApplication(directory: directory, task: task, precision: precision)
@@ -85,7 +87,7 @@ public enum FineTunedTask {
   /// Opens a directory as ``open(directory:task:precision:)`` does, as the
   /// application of any task of ``TaskKind`` (those without a case of this type too).
   public static func openApplication(
-    directory: URL, task: String? = nil, precision: Precision = .fp32
+    directory: URL, task: String? = nil, precision: Precision? = nil
   ) throws -> any FineTunedApplication {
     let path = directory.path
     let files = try ModelDirectoryLayout.transformerDirectory(of: directory)
@@ -128,7 +130,10 @@ public enum FineTunedTask {
     }
     let application = try kind.definition.open(
       directory: directory, settings: settings, config: config, path: path)
-    try application.convert(to: precision)
+    let stored = application.precision
+    let target = try Precision.resolving(precision, stored: stored, path: path)
+    // A directory runs as stored (an int8 one keeps the projections it stores in float).
+    if target != stored { try application.convert(to: target) }
     return application
   }
 

@@ -171,6 +171,8 @@ public protocol FineTunedApplication: AnyObject {
   /// The model's projections run at `precision` from now on (see
   /// ``Precision``); an int8 model is for inference only.
   func convert(to precision: Precision) throws
+  /// The precision the model's projections run at now.
+  var precision: Precision { get }
 }
 
 extension FineTunedApplication {

@@ -28,6 +28,19 @@ public struct QuantizedMatrix: Sendable {
   /// - Parameter weight: [out, in] with finite values and at most
   ///   ``Int8GEMM/maximumInputSize`` columns; refused otherwise, naming the row.
   public init(quantizing weight: Tensor) {
+    let (values, scales) = QuantizedMatrix.quantizingRows(of: weight)
+    self.init(
+      outputSize: weight.shape[0], inputSize: weight.shape[1], values: values, scales: scales)
+  }
+
+  /// The symmetric int8 values and per-row scales of a matrix [rows, columns],
+  /// by the rule above: what ``init(quantizing:)`` packs, and what an int8
+  /// embedding table (one scale per token row) stores.
+  ///
+  /// - Parameter weight: [rows, columns] with finite values; refused otherwise,
+  ///   naming the row.
+  /// - Returns: values [rows, columns] row-major in −127…127, scales [rows].
+  public static func quantizingRows(of weight: Tensor) -> (values: [Int8], scales: [Float]) {
     ensure(
       weight.rank == 2,
       "QuantizedMatrix: the weight must be [out, in], got shape \(weight.shape)")
@@ -35,6 +48,7 @@ public struct QuantizedMatrix: Sendable {
     var values = [Int8](repeating: 0, count: rows * columns)  // [out, in]
     var scales = [Float](repeating: 0, count: rows)  // [out]
     let w = weight.storage.pointer
+    let limit = Float(Int8GEMM.maximumWeight)
     for j in 0..<rows {
       let row = w + j * columns
       var largest: Float = 0
@@ -45,15 +59,14 @@ public struct QuantizedMatrix: Sendable {
         largest = max(largest, abs(row[k]))
       }
       guard largest > 0 else { continue }
-      let scale = largest / Float(Int8GEMM.maximumWeight)
+      let scale = largest / limit
       scales[j] = scale
       for k in 0..<columns {
         let q = (row[k] / scale).rounded(.toNearestOrEven)
-        values[j * columns + k] = Int8(
-          max(-Float(Int8GEMM.maximumWeight), min(Float(Int8GEMM.maximumWeight), q)))
+        values[j * columns + k] = Int8(max(-limit, min(limit, q)))
       }
     }
-    self.init(outputSize: rows, inputSize: columns, values: values, scales: scales)
+    return (values, scales)
   }
 
   /// A matrix from int8 values that were quantized already (an int8 checkpoint).
