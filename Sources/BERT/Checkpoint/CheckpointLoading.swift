@@ -219,7 +219,7 @@ extension BertModel {
   ) throws -> (model: BertModel, report: CheckpointLoadReport) {
     let (config, file, weightsPath) = try openModelDirectory(directory)
     let hasPooler = file.names.contains { $0.hasSuffix("pooler.dense.weight") }
-    return try loadWeights(config: config, file: file, path: weightsPath, expectedNew: []) {
+    return try loadWeights(config: config, file: file, path: weightsPath) {
       BertModel(config: config, hasPooler: hasPooler)
     } load: { model, alreadyRead in
       try CheckpointLoader.load(
@@ -229,26 +229,34 @@ extension BertModel {
   }
 }
 
-/// Builds a model with `make` and fills it with `load`. For an int8 directory
-/// (`config.quantization` set), the model is built with its random
-/// initialisation deferred (its float32 weights are never written, so they
-/// take no memory), its quantized slots are read first, and every key must
-/// load: an int8 directory cannot start a new head.
+/// Builds a model with `make` and fills it with `load`, with the model's
+/// random initialisation deferred (see `Tensor.deferringInitialization`): the
+/// initial values that loading replaces are never written, so loading takes
+/// the memory of one model, not two. A parameter the checkpoint does not fill
+/// (a new head, or a problem allowed) gets the value `make` gives it without
+/// deferral, exactly.
+///
+/// For an int8 directory (`config.quantization` set), its quantized slots are
+/// read first, and every key must load: an int8 directory cannot start a new
+/// head.
 func loadWeights<Model: Layer>(
-  config: BertConfig, file: SafeTensorsCheckpoint, path: String, expectedNew: [String],
+  config: BertConfig, file: SafeTensorsCheckpoint, path: String,
   make: () throws -> Model,
   load: (Model, _ alreadyRead: Set<String>) throws -> CheckpointLoadReport
 ) throws -> (model: Model, report: CheckpointLoadReport) {
-  guard config.quantization != nil else {
-    let model = try make()
-    return (model, try load(model, []))
-  }
   var model = try Tensor.deferringInitialization(make)
-  let read = try model.loadQuantizedWeights(from: file, path: path)
+  let read =
+    config.quantization == nil ? [] : try model.loadQuantizedWeights(from: file, path: path)
   let report = try load(model, read)
-  let unfilled = report.missing + report.newlyInitialized + report.mismatched.map(\.key)
-  guard unfilled.isEmpty else {
-    throw QuantizedCheckpointError.incomplete(file: path, keys: unfilled)
+  let unfilled = Set(report.missing + report.newlyInitialized + report.mismatched.map(\.key))
+  guard !unfilled.isEmpty else { return (model, report) }
+  guard config.quantization == nil else {
+    throw QuantizedCheckpointError.incomplete(file: path, keys: unfilled.sorted())
+  }
+  let initial = Dictionary(try make().namedParameters.map { ($0.key, $0.parameter) }) { a, _ in a }
+  for (key, parameter) in model.namedParameters where unfilled.contains(key) {
+    guard let value = initial[key]?.value else { continue }
+    parameter.value = value
   }
   return (model, report)
 }

@@ -76,7 +76,7 @@ func loadHead<Head: Layer>(
   make: (BertConfig, SafeTensorsCheckpoint, String) throws -> Head
 ) throws -> (model: Head, report: CheckpointLoadReport) {
   let (config, file, path) = try openModelDirectory(directory)
-  return try loadWeights(config: config, file: file, path: path, expectedNew: expectedNew) {
+  return try loadWeights(config: config, file: file, path: path) {
     try make(config, file, path)
   } load: { head, alreadyRead in
     try CheckpointLoader.load(
