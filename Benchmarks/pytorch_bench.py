@@ -41,16 +41,17 @@ def row_specs(quick, threads):
         encoder = [("tiny", 8, 128, threads), ("minilm", 8, 128, threads), ("base", 1, 128, threads)]
         if threads != 1:
             encoder.append(("tiny", 8, 128, 1))
-        train = [("tiny", 8)]
+        train = [("tiny", 8, 128)]
     else:
         encoder = [(n, b, t, threads) for n in SHAPES for (b, t) in [(1, 128), (8, 128), (1, 512)]]
         if threads != 1:
             encoder += [(n, 8, 128, 1) for n in SHAPES]
-        train = [("tiny", 8), ("minilm", 32), ("base", 8)]
+        # minilm 16x32: short sentences, where the per-update costs weigh most.
+        train = [("tiny", 8, 128), ("minilm", 32, 128), ("minilm", 16, 32), ("base", 8, 128)]
     for name, batch, seq, t in encoder:
         specs.append({"kind": "encoder", "name": name, "batch": batch, "seq": seq, "threads": t})
-    for name, batch in train:
-        specs.append({"kind": "train", "name": name, "batch": batch, "seq": 128, "threads": threads})
+    for name, batch, seq in train:
+        specs.append({"kind": "train", "name": name, "batch": batch, "seq": seq, "threads": threads})
     return specs
 
 

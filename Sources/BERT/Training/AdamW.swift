@@ -61,36 +61,76 @@ public final class AdamW {
 
   /// Applies one update from the parameters' accumulated gradients. Parameters
   /// without a gradient are left alone (their moments do not advance).
-  public func update() {
+  public func update() { apply(gradientScale: 1) }
+
+  /// Clips the global gradient norm to `maxNorm` and applies one update, in one
+  /// pass over the parameters: the same result as ``clipGradientNorm(_:maxNorm:)``
+  /// followed by ``update()``, without writing the scaled gradients back.
+  ///
+  /// - Parameter maxNorm: the largest global L2 norm; `.infinity` only measures it.
+  /// - Returns: the global norm before clipping. When it is NaN or infinite,
+  ///   nothing is updated (the step count does not advance either).
+  @discardableResult
+  public func update(clippingGradientNormTo maxNorm: Float) -> Float {
+    let norm = globalGradientNorm(slots.map(\.parameter))
+    guard norm.isFinite else { return norm }
+    let coefficient = maxNorm / (norm + 1e-6)
+    apply(gradientScale: coefficient < 1 ? coefficient : 1)
+    return norm
+  }
+
+  /// One update with every gradient multiplied by `gradientScale` (exact for 1).
+  ///
+  /// A row-sparse gradient counts as zero on the rows it does not hold: those
+  /// rows still decay and their moments still advance, as in a dense update.
+  /// The work is cut into pieces of whole rows of about 64 Ki elements, spread
+  /// over the compute threads.
+  private func apply(gradientScale scale: Float) {
     step += 1
     let t = Float(step)
-    let correction1 = 1 - pow(beta1, t)
-    let correction2 = 1 - pow(beta2, t)
-    let (lr, b1, b2, eps) = (learningRate, beta1, beta2, epsilon)
+    let constants = AdamWConstants(
+      learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+      correction1: 1 - pow(beta1, t), correction2: 1 - pow(beta2, t), gradientScale: scale)
+    var pieces: [AdamWPiece] = []
+    var zeroRowWidth = 0
     for slot in slots {
-      guard let grad = slot.parameter.grad else { continue }
-      let decay = slot.decays ? lr * weightDecay : 0
-      let g = grad.storage.pointer
-      let count = grad.count
-      // In place: the parameter and its moments are not shared, so nothing is copied.
-      slot.parameter.value.withUnsafeMutableBufferPointer { p in
-        slot.firstMoment.withUnsafeMutableBufferPointer { m in
-          slot.secondMoment.withUnsafeMutableBufferPointer { v in
-            let (p, m, v) = (p.baseAddress!, m.baseAddress!, v.baseAddress!)
-            Parallel.forEachChunk(count) { range in
-              for i in range {
-                p[i] -= decay * p[i]
-                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                let mHat = m[i] / correction1
-                let vHat = v[i] / correction2
-                p[i] -= lr * mHat / (vHat.squareRoot() + eps)
-              }
-            }
-          }
+      guard let gradient = slot.parameter.gradient else { continue }
+      let decay = slot.decays ? learningRate * weightDecay : 0
+      let p = slot.parameter.value.withUnsafeMutableBufferPointer { $0.baseAddress! }
+      let m = slot.firstMoment.withUnsafeMutableBufferPointer { $0.baseAddress! }
+      let v = slot.secondMoment.withUnsafeMutableBufferPointer { $0.baseAddress! }
+      let count = slot.parameter.value.count
+      switch gradient {
+      case .dense(let tensor):
+        for start in stride(from: 0, to: count, by: AdamWPiece.size) {
+          pieces.append(
+            AdamWPiece(
+              parameter: p, firstMoment: m, secondMoment: v, decay: decay, start: start,
+              end: min(count, start + AdamWPiece.size), gradient: .dense(tensor.storage.pointer)))
+        }
+      case .rows(let rows):
+        let width = rows.rowWidth
+        zeroRowWidth = max(zeroRowWidth, width)
+        let rowsPerPiece = max(1, AdamWPiece.size / max(width, 1))
+        let rowCount = rows.shape[0]
+        for first in stride(from: 0, to: rowCount, by: rowsPerPiece) {
+          pieces.append(
+            AdamWPiece(
+              parameter: p, firstMoment: m, secondMoment: v, decay: decay, start: first * width,
+              end: min(rowCount, first + rowsPerPiece) * width,
+              gradient: .rows(rows, width: width)))
         }
       }
     }
+    let zeroRow = [Float](repeating: 0, count: zeroRowWidth)
+    zeroRow.withUnsafeBufferPointer { zeroRow in
+      pieces.withUnsafeBufferPointer { pieces in
+        Parallel.forEach(pieces.count) { index in
+          pieces[index].run(constants, zeroRow: zeroRow.baseAddress)
+        }
+      }
+    }
+    withExtendedLifetime(slots.map(\.parameter.gradient)) {}
   }
 
   /// Clears every parameter's gradient.
@@ -131,16 +171,25 @@ public final class AdamW {
 /// - Returns: the global norm before clipping (NaN or infinite if a gradient is).
 @discardableResult
 public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
-  var total = 0.0
-  for parameter in parameters {
-    guard let grad = parameter.grad else { continue }
-    total += grad.sumOfSquares()
-  }
-  let norm = Float(total.squareRoot())
+  let norm = globalGradientNorm(parameters)
   let coefficient = maxNorm / (norm + 1e-6)
   guard norm.isFinite, coefficient < 1 else { return norm }
   for parameter in parameters { parameter.scaleGradient(by: coefficient) }
   return norm
+}
+
+/// The L2 norm of all the parameters' gradients together, summed in Double
+/// (see ``Tensor/sumOfSquares()``); a row-sparse gradient counts its stored rows.
+func globalGradientNorm(_ parameters: [Parameter]) -> Float {
+  var total = 0.0
+  for parameter in parameters {
+    switch parameter.gradient {
+    case nil: continue
+    case .dense(let tensor): total += tensor.sumOfSquares()
+    case .rows(let rows): total += rows.values.sumOfSquares()
+    }
+  }
+  return Float(total.squareRoot())
 }
 
 /// A problem during training.

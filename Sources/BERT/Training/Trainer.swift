@@ -149,16 +149,14 @@ public final class Trainer {
           state.batch % options.gradientAccumulation == 0 || state.batch == order.count
         guard closesWindow else { continue }
 
-        let norm =
-          options.maxGradientNorm > 0
-          ? clipGradientNorm(parameters.map(\.parameter), maxNorm: options.maxGradientNorm)
-          : clipGradientNorm(parameters.map(\.parameter), maxNorm: .infinity)
+        let rate = schedule.rate(atStep: state.step)
+        optimizer.learningRate = rate
+        // Clipping and the update in one pass; a non-finite norm updates nothing.
+        let norm = optimizer.update(
+          clippingGradientNormTo: options.maxGradientNorm > 0 ? options.maxGradientNorm : .infinity)
         guard norm.isFinite else {
           throw TrainingError.nonFinite(what: "gradient norm", step: state.step)
         }
-        let rate = schedule.rate(atStep: state.step)
-        optimizer.learningRate = rate
-        optimizer.update()
         optimizer.zeroGradients()
         state.step += 1
         let meanLoss = windowLoss / Float(windowPasses)

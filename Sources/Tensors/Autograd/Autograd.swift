@@ -72,7 +72,18 @@ public final class Parameter: @unchecked Sendable {
     }
   }
   /// The accumulated gradient, the shape of ``value``; nil until a backward pass reaches it.
-  public private(set) var grad: Tensor?
+  ///
+  /// A row-sparse gradient (see ``gradient``) is expanded to a new dense tensor on every read.
+  public var grad: Tensor? {
+    switch gradient {
+    case nil: nil
+    case .dense(let tensor): tensor
+    case .rows(let rows): rows.densified()
+    }
+  }
+  /// The accumulated gradient in the form the ops produced it: dense, or only
+  /// the touched rows of a table that was looked up by row.
+  public private(set) var gradient: ParameterGradient?
   /// The checkpoint key, e.g. `encoder.layer.0.attention.self.query.weight`.
   public let name: String
   private let leaf: GradNode
@@ -87,16 +98,25 @@ public final class Parameter: @unchecked Sendable {
   }
 
   /// Clears the accumulated gradient.
-  public func zeroGradient() { grad = nil }
+  public func zeroGradient() { gradient = nil }
 
   /// Multiplies the accumulated gradient by `factor` in place (gradient clipping).
   public func scaleGradient(by factor: Float) {
-    guard grad != nil else { return }
-    grad!.withUnsafeMutableBufferPointer { values in
-      let base = values.baseAddress!
-      Parallel.forEachChunk(values.count) { range in
-        for index in range { base[index] *= factor }
+    switch gradient {
+    case nil: return
+    case .dense(var tensor):
+      gradient = nil  // so that the tensor's storage is not shared while it is written
+      tensor.withUnsafeMutableBufferPointer { values in
+        let base = values.baseAddress!
+        Parallel.forEachChunk(values.count) { range in
+          for index in range { base[index] *= factor }
+        }
       }
+      gradient = .dense(tensor)
+    case .rows(var rows):
+      gradient = nil
+      rows.scale(by: factor)
+      gradient = .rows(rows)
     }
   }
 
@@ -107,16 +127,46 @@ public final class Parameter: @unchecked Sendable {
         gradient.shape == value.shape,
         "Parameter \(name): gradient shape \(gradient.shape), expected \(value.shape)")
     }
-    grad = gradient?.detached()
+    self.gradient = gradient.map { .dense($0.detached()) }
   }
 
   func accumulateGradient(_ gradient: Tensor) {
-    if grad == nil {
-      grad = gradient.detached()
-    } else {
-      grad!.addInPlace(gradient)
+    switch self.gradient {
+    case nil: self.gradient = .dense(gradient.detached())
+    case .dense(var tensor):
+      self.gradient = nil
+      tensor.addInPlace(gradient)
+      self.gradient = .dense(tensor)
+    case .rows(let rows):
+      var tensor = rows.densified()
+      tensor.addInPlace(gradient)
+      self.gradient = .dense(tensor)
     }
   }
+
+  /// Adds a gradient that is zero outside `rows.rows`: kept row-sparse unless
+  /// the parameter already holds a dense gradient, which it is added to.
+  func accumulateRowGradient(_ rows: RowSparseGradient) {
+    ensure(
+      rows.shape == value.shape,
+      "Parameter \(name): row gradient of shape \(rows.shape), expected \(value.shape)")
+    switch gradient {
+    case nil: gradient = .rows(rows)
+    case .dense(var tensor):
+      gradient = nil
+      rows.add(to: &tensor)
+      gradient = .dense(tensor)
+    case .rows(let existing): gradient = .rows(existing.adding(rows))
+    }
+  }
+}
+
+/// A ``Parameter``'s accumulated gradient.
+public enum ParameterGradient: Sendable {
+  /// Every element, the shape of the parameter.
+  case dense(Tensor)
+  /// Only some rows of a [N, S…] parameter; the others are zero.
+  case rows(RowSparseGradient)
 }
 
 extension Tensor {

@@ -256,8 +256,10 @@ extension Tensor {
   ///
   /// - Parameter indices: row numbers in `0..<N`; repeats are allowed.
   /// - Returns: [indices.count, S…] for self [N, S…]. Backward scatter-adds the
-  ///   gradient's rows into a zero table of shape [N, S…], so a row picked twice
-  ///   receives both gradients.
+  ///   gradient's rows into the table's gradient, so a row picked twice
+  ///   receives both gradients. When the table is a ``Parameter``'s value, its
+  ///   gradient is a ``RowSparseGradient`` over the picked rows only (the rest of
+  ///   the table gets no work); otherwise it is a dense [N, S…] table.
   public func gatherRows(_ indices: [Int]) -> Tensor {
     guard rank >= 1 else {
       shapeFailure(.invalid(op: "gatherRows", message: "a scalar has no rows"))
@@ -282,23 +284,46 @@ extension Tensor {
       }
     }
     let tableShape = shape
+    let leaf = node
     return Tensor.record(y, inputs: [self]) { grad in  // grad: [indices.count, S…]
-      let gradTable = Tensor(zeros: tableShape)  // [N, S…]
-      let from = UnsafePointer(grad.storage.pointer)
-      let to = gradTable.storage.pointer
-      // Split by columns, not by rows, so repeated indices never write concurrently.
-      indices.withUnsafeBufferPointer { rows in
-        Parallel.forEachChunk(width, minimumChunk: Swift.max(1, 16_384 / Swift.max(rows.count, 1)))
-        {
-          columns in
-          for position in 0..<rows.count {
-            let line = from + position * width
-            let sum = to + rows[position] * width
-            for column in columns { sum[column] += line[column] }
-          }
+      guard let parameter = leaf?.parameter else {
+        let gradTable = Tensor(zeros: tableShape)  // [N, S…]
+        Tensor.scatterAddRows(grad, at: indices, into: gradTable.storage.pointer, width: width)
+        return [gradTable]
+      }
+      // A parameter's table: accumulate only the picked rows, in the order a
+      // dense scatter-add would, and hand them to the parameter directly.
+      let touched = Array(Set(indices)).sorted()  // R rows, ascending
+      let slotOf = Dictionary(uniqueKeysWithValues: touched.enumerated().map { ($1, $0) })
+      let values = Tensor(zeros: [touched.count] + tableShape.dropFirst())  // [R, S…]
+      Tensor.scatterAddRows(
+        grad, at: indices.map { slotOf[$0]! }, into: values.storage.pointer, width: width)
+      parameter.accumulateRowGradient(
+        RowSparseGradient(shape: tableShape, rows: touched, values: values))
+      return [nil]
+    }
+  }
+
+  /// target[rows[p]] += gradient[p] for every position p in order, over rows of
+  /// `width` floats. Threads split the columns, so that repeated rows are never
+  /// written concurrently.
+  ///
+  /// - Parameters:
+  ///   - gradient: [rows.count, S…].
+  ///   - target: a table whose rows are `width` floats wide.
+  static func scatterAddRows(
+    _ gradient: Tensor, at rows: [Int], into target: UnsafeMutablePointer<Float>, width: Int
+  ) {
+    let from = UnsafePointer(gradient.storage.pointer)
+    rows.withUnsafeBufferPointer { rows in
+      Parallel.forEachChunk(width, minimumChunk: Swift.max(1, 16_384 / Swift.max(rows.count, 1))) {
+        columns in
+        for position in 0..<rows.count {
+          let line = from + position * width
+          let sum = target + rows[position] * width
+          for column in columns { sum[column] += line[column] }
         }
       }
-      return [gradTable]
     }
   }
 
