@@ -101,7 +101,7 @@ let package = Package(
     .testTarget(
       name: "BERTServerTests",
       dependencies: [
-        "BERTServer", "BERT",
+        "BERTServer", "BERT", "BERTAssets",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ]),
   ],
