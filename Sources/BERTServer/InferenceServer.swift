@@ -142,13 +142,14 @@ public final class InferenceServer: Sendable {
     do {
       let limit = configuration.maxBodyBytes
       if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-        throw APIError.tooLarge("the body has \(length) bytes; the limit is \(limit)")
+        throw APIError.tooLarge(
+          "the body has \(length) bytes; the limit is \(limit) bytes (--max-body-bytes)")
       }
       let bytes: ByteBuffer
       do {
         bytes = try await request.body.collect(upTo: limit)
       } catch let error as HTTPError where error.status == .contentTooLarge {
-        throw APIError.tooLarge("the body is over the limit of \(limit) bytes")
+        throw APIError.tooLarge("the body is over the limit of \(limit) bytes (--max-body-bytes)")
       }
       let json = try JSONRequest(Data(buffer: bytes))
       let work = Task { try await body(json) }
