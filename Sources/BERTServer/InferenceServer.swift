@@ -143,13 +143,13 @@ public final class InferenceServer: Sendable {
       let limit = configuration.maxBodyBytes
       if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
         throw APIError.tooLarge(
-          "the body has \(length) bytes; the limit is \(limit) bytes (--max-body-bytes)")
+          "the body has \(length) bytes; the limit is \(limit) bytes")
       }
       let bytes: ByteBuffer
       do {
         bytes = try await request.body.collect(upTo: limit)
       } catch let error as HTTPError where error.status == .contentTooLarge {
-        throw APIError.tooLarge("the body is over the limit of \(limit) bytes (--max-body-bytes)")
+        throw APIError.tooLarge("the body is over the limit of \(limit) bytes")
       }
       let json = try JSONRequest(Data(buffer: bytes))
       let work = Task { try await body(json) }

@@ -28,7 +28,7 @@ extension InferenceServer {
     guard windows.count <= configuration.maxInputs else {
       throw APIError.tooLarge(
         "the context needs \(windows.count) windows of \(task.maxLength) tokens; the limit is "
-          + "\(configuration.maxInputs) (--max-inputs)")
+          + "\(configuration.maxInputs)")
     }
     let rows = try await forward(windows.map(\.encoding))
     let logits = zip(windows, rows).map { window, row in

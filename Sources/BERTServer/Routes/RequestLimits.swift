@@ -9,7 +9,7 @@ extension InferenceServer {
     }
     guard count <= configuration.maxInputs else {
       throw APIError.tooLarge(
-        "\"\(field)\" has \(count) inputs; the limit is \(configuration.maxInputs) (--max-inputs)")
+        "\"\(field)\" has \(count) inputs; the limit is \(configuration.maxInputs)")
     }
   }
 
