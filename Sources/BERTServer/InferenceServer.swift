@@ -131,7 +131,7 @@ public final class InferenceServer: Sendable {
   }
 
   /// Reads the body (at most ``ServerConfiguration/maxBodyBytes``), runs the
-  /// route in a task that the connection's closing cancels, and answers its
+  /// route in a task that the client's going away cancels (``DisconnectWatcher``), and answers its
   /// JSON or its error; counts the request.
   func handle(
     _ route: String, _ request: Request, _ context: ServerRequestContext,
@@ -152,13 +152,7 @@ public final class InferenceServer: Sendable {
         throw APIError.tooLarge("the body is over the limit of \(limit) bytes")
       }
       let json = try JSONRequest(Data(buffer: bytes))
-      let work = Task { try await body(json) }
-      context.channel.closeFuture.whenComplete { _ in work.cancel() }
-      let result = try await withTaskCancellationHandler {
-        try await work.value
-      } onCancel: {
-        work.cancel()
-      }
+      let result = try await DisconnectWatcher.run(on: context.channel) { try await body(json) }
       response = Self.json(.ok, result.compact)
     } catch let error as APIError {
       response = Self.json(error.status, error.body, headers: error.headers)

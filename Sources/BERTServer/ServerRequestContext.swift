@@ -2,7 +2,7 @@ import Hummingbird
 import NIOCore
 
 /// The request context of the server's routes: Hummingbird's core context and
-/// the connection's channel, whose closing cancels the request's work.
+/// the connection's channel, watched for the client going away (``DisconnectWatcher``).
 public struct ServerRequestContext: RequestContext {
   public var coreContext: CoreRequestContextStorage
   /// The connection the request came on.
