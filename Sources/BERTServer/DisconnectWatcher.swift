@@ -33,7 +33,6 @@ final class DisconnectWatcher: ChannelInboundHandler, RemovableChannelHandler, @
     let work = Task { try await body() }
     let watcher = DisconnectWatcher { work.cancel() }
     try? await channel.pipeline.addHandler(watcher, position: .first).get()
-    if !channel.isActive { work.cancel() }
     defer { _ = channel.pipeline.removeHandler(watcher) }
     return try await withTaskCancellationHandler {
       try await work.value
