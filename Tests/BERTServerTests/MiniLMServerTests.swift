@@ -6,21 +6,21 @@ import Testing
 
 @testable import BERTServer
 
+#if DEBUG
+  let isReleaseBuild = false
+#else
+  let isReleaseBuild = true
+#endif
+
 /// The real all-MiniLM-L6-v2 from the asset cache: `/v1/embeddings` gives
 /// `BertPipeline.embed`'s vectors bit for bit (the same batching). Release
 /// builds only (a debug build takes about 30 s), and skipped without the model.
 @Suite(
-  .enabled(if: MiniLMServerTests.isRelease, "Skipped in debug builds: run with -c release"),
+  .enabled(if: isReleaseBuild, "Skipped in debug builds: run with -c release"),
   .enabled(
     if: AssetCache.hasDefaultModel,
     "Skipped: all-MiniLM-L6-v2 is not in the asset cache; run scripts/fetch-assets model"))
 struct MiniLMServerTests {
-  #if DEBUG
-    static let isRelease = false
-  #else
-    static let isRelease = true
-  #endif
-
   @Test func embeddingsEqualThePipeline() async throws {
     let texts = [
       "A man is playing a guitar.", "The new movie is awesome!",
