@@ -10,11 +10,16 @@ import Testing
 @Suite struct EntityGroupingTests {
   struct Case: Decodable {
     struct Entity: Decodable {
-      var entity_group: String
+      var entityGroup: String
       var score: Double
       var word: String
       var start: Int
       var end: Int
+
+      enum CodingKeys: String, CodingKey {
+        case entityGroup = "entity_group"
+        case score, word, start, end
+      }
     }
     var text: String
     var entities: [Entity]
@@ -32,7 +37,7 @@ import Testing
     #expect(cases.reduce(0) { $0 + $1.entities.count } >= 10, "the fixture groups too little")
     for (expected, actual) in zip(cases, found) {
       #expect(
-        actual.map(\.group) == expected.entities.map(\.entity_group), "\(expected.text): groups")
+        actual.map(\.group) == expected.entities.map(\.entityGroup), "\(expected.text): groups")
       #expect(actual.map(\.word) == expected.entities.map(\.word), "\(expected.text): words")
       #expect(actual.map(\.start) == expected.entities.map(\.start), "\(expected.text): starts")
       #expect(actual.map(\.end) == expected.entities.map(\.end), "\(expected.text): ends")
