@@ -20,6 +20,7 @@ let package = Package(
     .library(name: "BERT", targets: ["BERT"]),
     .library(name: "Tensors", targets: ["Tensors"]),
     .library(name: "BERTAssets", targets: ["BERTAssets"]),
+    .library(name: "BERTServer", targets: ["BERTServer"]),
     .executable(name: "bert", targets: ["bert"]),
     .executable(name: "bert-bench", targets: ["BertBench"]),
   ],
@@ -32,6 +33,11 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     // MARK: - Libraries
@@ -46,12 +52,27 @@ let package = Package(
       dependencies: ["Tensors", .product(name: "Logging", package: "swift-log")],
       swiftSettings: kernelFlags),
     .target(name: "BERTAssets", dependencies: ["BERT"], exclude: ["README.md"]),
+    .target(
+      name: "BERTServer",
+      dependencies: [
+        "BERT",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "CoreMetrics", package: "swift-metrics"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      exclude: ["README.md"]),
 
     // MARK: - Executables
     .executableTarget(
       name: "bert",
       dependencies: [
-        "BERT", "BERTAssets", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "BERT", "BERTAssets", "BERTServer",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
       ],
       exclude: ["README.md"]),
     .executableTarget(
@@ -80,6 +101,12 @@ let package = Package(
       dependencies: ["BERT", "BERTAssets", "Tensors", "TestSupport"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "BERTAssetsTests", dependencies: ["BERTAssets", "BERT"]),
+    .testTarget(
+      name: "BERTServerTests",
+      dependencies: [
+        "BERTServer", "BERT", "BERTAssets",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ]),
   ],
   swiftLanguageModes: [.v5]
 )

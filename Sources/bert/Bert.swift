@@ -29,6 +29,6 @@ struct Bert: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Info.self, Tokenize.self, Encode.self, Finetune.self, Evaluate.self, Predict.self,
-      Quantize.self, Demo.self,
+      Quantize.self, Serve.self, Demo.self,
     ])
 }

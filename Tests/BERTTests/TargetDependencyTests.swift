@@ -29,11 +29,20 @@ import Testing
       documentation: "Sources/BERTAssets/README.md",
       allowed: Set(["BERT", "Foundation"]).union(libc)),
     ImportRule(
+      target: "BERTServer", path: "Sources/BERTServer",
+      documentation: "Sources/BERTServer/README.md",
+      allowed: [
+        "BERT", "Hummingbird", "Logging", "Metrics", "CoreMetrics", "Prometheus",
+        "ServiceLifecycle", "NIOCore", "Foundation",
+      ]),
+    ImportRule(
       target: "COpenBLAS", path: "Sources/COpenBLAS", documentation: "Sources/COpenBLAS/README.md",
       allowed: ["cblas.h", "lapacke.h"]),
     ImportRule(
       target: "bert", path: "Sources/bert", documentation: "Sources/bert/README.md",
-      allowed: Set(["BERT", "BERTAssets", "ArgumentParser", "Foundation", "Dispatch"]).union(libc)),
+      allowed: Set([
+        "BERT", "BERTAssets", "BERTServer", "ArgumentParser", "Logging", "Foundation", "Dispatch",
+      ]).union(libc)),
     ImportRule(
       target: "BertBench", path: "Benchmarks/BertBench",
       documentation: "Benchmarks/BertBench/README.md",

@@ -1,9 +1,9 @@
-// A JSON value as read from a JSON Lines record, keeping integers apart from
+// A JSON value as read from a JSON Lines record or a request body, keeping integers apart from
 // other numbers so that a label written as 1 reads back as "1".
 
 import Foundation
 
-enum JSONValue: Decodable, Equatable {
+package enum JSONValue: Decodable, Equatable {
   case null
   case bool(Bool)
   case integer(Int64)
@@ -12,7 +12,7 @@ enum JSONValue: Decodable, Equatable {
   case array([JSONValue])
   case object([String: JSONValue])
 
-  init(from decoder: Decoder) throws {
+  package init(from decoder: Decoder) throws {
     let container = try decoder.singleValueContainer()
     if container.decodeNil() {
       self = .null
@@ -47,7 +47,7 @@ enum JSONValue: Decodable, Equatable {
   }
 
   /// A short name of the value's type, for error messages.
-  var typeName: String {
+  package var typeName: String {
     switch self {
     case .null: return "null"
     case .bool: return "a boolean"
@@ -77,7 +77,7 @@ enum JSONValue: Decodable, Equatable {
 }
 
 /// A readable reason from a JSON decoding error.
-func jsonReason(_ error: Error) -> String {
+package func jsonReason(_ error: Error) -> String {
   switch error {
   case DecodingError.dataCorrupted(let context):
     let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey]

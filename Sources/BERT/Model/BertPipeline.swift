@@ -146,14 +146,27 @@ public struct BertPipeline {
       paddingID: tokenizer.paddingTokenID)
   }
 
-  /// The encodings ``batch(_:pairs:maxLength:)`` pads into a batch.
-  func encode(_ texts: [String], pairs: [String]?, maxLength: Int?) -> [Encoding] {
+  /// The encodings ``batch(_:pairs:maxLength:)`` pads into a batch, and
+  /// ``embed(_:pairs:pooling:normalize:maxLength:batchSize:maxBatchTokens:)`` runs.
+  public func encode(_ texts: [String], pairs: [String]? = nil, maxLength: Int? = nil)
+    -> [Encoding]
+  {
     let lower = embedding.lowercasesInput && !tokenizer.doLowerCase
     let limit = Swift.max(self.maxLength, defaultMaxLength)
     return tokenizer.encodeBatch(
       lower ? texts.map { $0.lowercased() } : texts,
       pairs: lower ? pairs?.map { $0.lowercased() } : pairs,
       maxLength: min(maxLength ?? defaultMaxLength, limit))
+  }
+
+  /// The tokens ``encode(_:pairs:maxLength:)`` gives a text (or pair) before
+  /// any truncation, special tokens included.
+  public func tokenCount(_ text: String, pair: String? = nil) -> Int {
+    let lower = embedding.lowercasesInput && !tokenizer.doLowerCase
+    return tokenizer.encode(
+      lower ? text.lowercased() : text, pair: lower ? pair?.lowercased() : pair,
+      maxLength: Int.max, truncation: .doNotTruncate
+    ).count
   }
 
   /// Runs the encoder on texts, without dropout and without an autograd graph.

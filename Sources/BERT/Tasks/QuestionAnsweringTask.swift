@@ -95,16 +95,8 @@ public final class QuestionAnsweringTask: FineTuningTask {
     }
     // Every window's start and end logits over its real tokens, in window order.
     let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
-    let logits = batching.map(encodings, paddingID: tokenizer.paddingTokenID) {
-      batch, rows -> [(start: [Float], end: [Float])] in
-      var context = ForwardContext.inference
-      let (start, end) = withoutGradients { model(batch, context: &context) }  // [B, T] each
-      let (starts, ends) = (start.scalars, end.scalars)  // copied once per batch
-      let t = batch.sequenceLength
-      return rows.enumerated().map { row, index in
-        let n = encodings[index].inputIDs.count
-        return (Array(starts[(row * t)..<(row * t + n)]), Array(ends[(row * t)..<(row * t + n)]))
-      }
+    let logits = batching.map(encodings, paddingID: tokenizer.paddingTokenID) { batch, _ in
+      spanLogits(batch)
     }
     let startLogits = logits.map(\.start)
     let endLogits = logits.map(\.end)
@@ -116,6 +108,49 @@ public final class QuestionAnsweringTask: FineTuningTask {
   public func evaluate(batchSize: Int) throws -> EvaluationReport? {
     guard !evaluation.isEmpty else { return nil }
     return try score(evaluation, batchSize: batchSize)
+  }
+
+  /// The start and end logits of every real token, per row of `batch`, without
+  /// dropout or autograd: B pairs of Tᵢ values each (Tᵢ the row's real tokens).
+  public func spanLogits(_ batch: TextBatch) -> [(start: [Float], end: [Float])] {
+    var context = ForwardContext.inference
+    let (start, end) = withoutGradients { model(batch, context: &context) }  // [B, T] each
+    let (starts, ends) = (start.scalars, end.scalars)  // copied once per batch
+    let t = batch.sequenceLength
+    return batch.lengths.enumerated().map { row, n in
+      (Array(starts[(row * t)..<(row * t + n)]), Array(ends[(row * t)..<(row * t + n)]))
+    }
+  }
+
+  /// One question's windows over its passage (``maxLength`` tokens each,
+  /// sharing ``docStride`` passage tokens), with their encodings, for
+  /// ``answers(context:windows:logits:topK:)``.
+  ///
+  /// - Throws: `TokenizerError.windowTooSmall` when the question leaves no
+  ///   room for more than ``docStride`` passage tokens in a window.
+  public func windows(question: String, context: String) throws -> [(
+    window: QAWindow, encoding: Encoding
+  )] {
+    let example = QAExample(id: "", title: "", question: question, context: context, answers: [])
+    return try windows(example).map { encoding in
+      (
+        try QAWindow(exampleIndex: 0, sequenceIDs: encoding.sequenceIDs, offsets: encoding.offsets),
+        encoding
+      )
+    }
+  }
+
+  /// The `topK` best answers of one question from its windows' logits (rows of
+  /// ``spanLogits(_:)``), best first, scored over an n-best list of at least
+  /// ``SpanDecoder/defaultNBest`` as ``predict(_:batchSize:maxBatchTokens:nBest:)`` scores.
+  public func answers(
+    context: String, windows: [QAWindow], logits: [(start: [Float], end: [Float])], topK: Int
+  ) throws -> [QAAnswer] {
+    let nBest = try SpanDecoder.decode(
+      passage: context, windows: windows, startLogits: logits.map(\.start),
+      endLogits: logits.map(\.end), nBest: max(topK, SpanDecoder.defaultNBest),
+      maxAnswerLength: maxAnswerLength)
+    return Array(nBest.prefix(topK))
   }
 
   /// SQuAD v1.1 exact match and F1 (0–100), with the official normalisation.

@@ -132,19 +132,29 @@ public final class TextClassificationTask: FineTuningTask {
   public func logits(_ examples: [TextExample], batchSize: Int = 64, maxBatchTokens: Int? = nil)
     -> [[Float]]
   {
-    let encodings = tokenizer.encodeBatch(
+    let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
+    return batching.map(encode(examples), paddingID: tokenizer.paddingTokenID) { batch, _ in
+      logits(batch)
+    }
+  }
+
+  /// Logits for a batch already encoded (as ``encode(_:)`` encodes), without
+  /// dropout or autograd: B rows of C values, in the batch's row order.
+  public func logits(_ batch: TextBatch) -> [[Float]] {
+    var context = ForwardContext.inference
+    let logits = withoutGradients { model(batch, context: &context) }  // [B, C]
+    let c = logits.shape[1]
+    return logits.withUnsafeBufferPointer { v in
+      (0..<batch.batchSize).map { Array(v[($0 * c)..<(($0 + 1) * c)]) }
+    }
+  }
+
+  /// Examples encoded as ``logits(_:batchSize:maxBatchTokens:)`` encodes them:
+  /// pairs when the task reads pairs, cut to ``maxLength`` tokens.
+  public func encode(_ examples: [TextExample]) -> [Encoding] {
+    tokenizer.encodeBatch(
       examples.map(\.text), pairs: kind.isPair ? examples.map { $0.pair ?? "" } : nil,
       maxLength: maxLength)
-    let batching = Batching(maxSequences: batchSize, maxTokens: maxBatchTokens)
-    return batching.map(encodings, paddingID: tokenizer.paddingTokenID) {
-      batch, rows -> [[Float]] in
-      var context = ForwardContext.inference
-      let logits = withoutGradients { model(batch, context: &context) }  // [B, C]
-      let c = logits.shape[1]
-      return logits.withUnsafeBufferPointer { v in
-        rows.indices.map { Array(v[($0 * c)..<(($0 + 1) * c)]) }
-      }
-    }
   }
 
   /// Predictions: for classification the label and every label's probability;
@@ -152,17 +162,20 @@ public final class TextClassificationTask: FineTuningTask {
   public func predict(
     _ examples: [TextExample], batchSize: Int = 64, maxBatchTokens: Int? = nil
   ) -> [TextPrediction] {
-    logits(examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens).map { row in
-      guard let labels else { return TextPrediction(label: nil, probabilities: nil, score: row[0]) }
-      let peak = row.max() ?? 0
-      let exps = row.map { Foundation.exp(Double($0 - peak)) }
-      let total = exps.reduce(0, +)
-      let best = row.indices.max { row[$0] < row[$1] } ?? 0
-      var probabilities: [String: Double] = [:]
-      for (id, value) in exps.enumerated() { probabilities[labels.label(for: id)] = value / total }
-      return TextPrediction(
-        label: labels.label(for: best), probabilities: probabilities, score: nil)
-    }
+    logits(examples, batchSize: batchSize, maxBatchTokens: maxBatchTokens).map(prediction)
+  }
+
+  /// The prediction of one row of C logits: for classification the most probable
+  /// label and the softmax over the labels; for regression the single value.
+  public func prediction(logits row: [Float]) -> TextPrediction {
+    guard let labels else { return TextPrediction(label: nil, probabilities: nil, score: row[0]) }
+    let peak = row.max() ?? 0
+    let exps = row.map { Foundation.exp(Double($0 - peak)) }
+    let total = exps.reduce(0, +)
+    let best = row.indices.max { row[$0] < row[$1] } ?? 0
+    var probabilities: [String: Double] = [:]
+    for (id, value) in exps.enumerated() { probabilities[labels.label(for: id)] = value / total }
+    return TextPrediction(label: labels.label(for: best), probabilities: probabilities, score: nil)
   }
 
   public func evaluate(batchSize: Int) throws -> EvaluationReport? {
