@@ -24,17 +24,19 @@ final class ServedModel: @unchecked Sendable {
   let precision: Precision
 
   /// - Throws: the library's errors for a directory that cannot be opened.
-  init(directory: URL, precision: Precision) throws {
-    self.precision = precision
+  init(directory: URL, precision: Precision?) throws {
     let application: any FineTunedApplication
     do {
       application = try FineTunedTask.openApplication(directory: directory, precision: precision)
     } catch FineTunedTaskError.notFineTuned {
-      kind = .embedding(try BertPipeline(directory: directory, precision: precision))
+      let pipeline = try BertPipeline(directory: directory, precision: precision)
+      kind = .embedding(pipeline)
+      self.precision = pipeline.precision
       taskName = "embedding"
       (needsPairs, readsPairs) = (false, false)
       return
     }
+    self.precision = application.precision
     taskName = application.taskKind.rawValue
     switch application.fineTunedTask {
     case .text(let task)?:

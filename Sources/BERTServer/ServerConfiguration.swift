@@ -17,8 +17,10 @@ public struct ServerConfiguration: Sendable {
   public var modelDirectory: URL
   /// The name `/v1/embeddings` and `/info` report; by default the directory's name.
   public var modelName: String
-  /// The projections' precision (``Precision/int8`` quantizes them as the model loads).
-  public var precision: Precision
+  /// The projections' precision (``Precision/int8`` quantizes them as the
+  /// model loads); nil runs the directory as stored (int8 for one
+  /// `bert quantize` wrote, else fp32).
+  public var precision: Precision?
   /// The address to bind; `127.0.0.1` keeps the server to this machine.
   public var host: String
   /// The TCP port; 0 lets the system choose one.
@@ -39,7 +41,7 @@ public struct ServerConfiguration: Sendable {
   public var maxBodyBytes: Int
 
   public init(
-    modelDirectory: URL, modelName: String? = nil, precision: Precision = .fp32,
+    modelDirectory: URL, modelName: String? = nil, precision: Precision? = nil,
     host: String = "127.0.0.1", port: Int = 8080, maxBatchTokens: Int = 8192,
     maxBatchSequences: Int = 64, maxWaitMilliseconds: Int = 5, maxQueue: Int = 512,
     maxInputs: Int = 256, maxBodyBytes: Int = 2 << 20
