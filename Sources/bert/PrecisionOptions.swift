@@ -21,8 +21,6 @@ struct PrecisionOptions: ParsableArguments {
   ///
   /// - Throws: `QuantizationError` for fp32 asked of an int8 directory (`path`).
   func apply(to application: any FineTunedApplication, path: String) throws {
-    let stored = application.precision
-    let target = try Precision.resolving(precision, stored: stored, path: path)
-    if target != stored { try application.convert(to: target) }
+    try application.convert(toRequested: precision, path: path)
   }
 }

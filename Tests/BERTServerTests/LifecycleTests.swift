@@ -30,10 +30,13 @@ import Testing
     #expect(server.batcher.queueDepth == depth)
   }
 
-  @Test func gracefulShutdownFinishesRequestsInFlight() async throws {
-    let server = try ServerFixtures.server(ServerFixtures.embedding) {
-      $0.maxWaitMilliseconds = 800
-    }
+  /// Runs `server` on a loopback port in a service group, with a connected
+  /// client, for `body`; `body` ends the group with a graceful shutdown, and
+  /// the group must then return without an error.
+  static func withRunningServer(
+    _ server: InferenceServer,
+    _ body: @Sendable (TestClient, ServiceGroup) async throws -> Void
+  ) async throws {
     let port = Port()
     let group = ServiceGroup(
       configuration: .init(
@@ -42,14 +45,23 @@ import Testing
       tasks.addTask { try await group.run() }
       let client = TestClient(host: "127.0.0.1", port: try await port.wait())
       client.connect()
+      try await body(client, group)
+      try await tasks.next()  // the group returns without an error
+      try? await client.close()
+    }
+  }
+
+  @Test func gracefulShutdownFinishesRequestsInFlight() async throws {
+    let server = try ServerFixtures.server(ServerFixtures.embedding) {
+      $0.maxWaitMilliseconds = 800
+    }
+    try await Self.withRunningServer(server) { client, group in
       async let response = client.post("/embed", body: ByteBuffer(string: #"{"inputs":"hello"}"#))
       try await Self.waitForQueue(server, depth: 1)
       await group.triggerGracefulShutdown()
       let answered = try await response
       #expect(answered.status == .ok)
       #expect(answered.body.map { String(buffer: $0) }?.hasPrefix("[[") == true)
-      try await tasks.next()  // the group returns without an error
-      try? await client.close()
     }
   }
 
@@ -57,14 +69,7 @@ import Testing
     let server = try ServerFixtures.server(ServerFixtures.embedding) {
       $0.maxWaitMilliseconds = 20_000
     }
-    let port = Port()
-    let group = ServiceGroup(
-      configuration: .init(
-        services: [server.application { port.set($0) }], logger: ServerFixtures.logger))
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-      tasks.addTask { try await group.run() }
-      let client = TestClient(host: "127.0.0.1", port: try await port.wait())
-      client.connect()
+    try await Self.withRunningServer(server) { client, group in
       try await client.executeAndDontWaitForResponse(
         .init("/embed", method: .post, body: ByteBuffer(string: #"{"inputs":"hello"}"#)))
       try await Self.waitForQueue(server, depth: 1)
@@ -74,7 +79,6 @@ import Testing
       #expect(
         ContinuousClock.now - start < .seconds(10), "the slot stayed taken until the wait ended")
       await group.triggerGracefulShutdown()
-      try await tasks.next()
     }
   }
 

@@ -26,11 +26,7 @@ public struct Embedding: EmbeddingTable {
 
   /// ids (any count) → [ids.count, H]
   public func callAsFunction(_ ids: [Int]) -> Tensor {
-    let rows = weight.value.shape[0]
-    for (position, id) in ids.enumerated() where id < 0 || id >= rows {
-      ensureFailure(
-        "Embedding: id \(id) at position \(position) is outside the table of \(rows) rows")
-    }
+    ensureInRange(ids, type: "Embedding")
     let looked = weight.value.gatherRows(ids)  // [N, H]
     guard let paddingIndex, looked.isTracked else { return looked }
     // Route the gradient through an identity whose backward zeroes padding rows.

@@ -16,6 +16,18 @@ public protocol EmbeddingTable: Layer {
   func callAsFunction(_ ids: [Int]) -> Tensor
 }
 
+extension EmbeddingTable {
+  /// Refuses an id outside 0..<count, naming it and its position.
+  ///
+  /// - Parameter type: the table's type, for the message.
+  func ensureInRange(_ ids: [Int], type: String) {
+    for (position, id) in ids.enumerated() where id < 0 || id >= count {
+      ensureFailure(
+        "\(type): id \(id) at position \(position) is outside the table of \(count) rows")
+    }
+  }
+}
+
 /// What ``Layer/mapEmbeddingTables(_:)`` calls for every table slot: the
 /// slot's key (`embeddings.word_embeddings`) and the table it holds, in; the
 /// table to hold, out.

@@ -41,11 +41,7 @@ public struct QuantizedEmbedding: EmbeddingTable {
 
   /// ids (N, each in 0..<count) → [N, H], s[v] · q[v, ·] for each id v.
   public func callAsFunction(_ ids: [Int]) -> Tensor {
-    for (position, id) in ids.enumerated() where id < 0 || id >= count {
-      ensureFailure(
-        "QuantizedEmbedding: id \(id) at position \(position) is outside the table of \(count) rows"
-      )
-    }
+    ensureInRange(ids, type: "QuantizedEmbedding")
     var result = Tensor(uninitializedShape: [ids.count, size])  // [N, H]
     result.withUnsafeMutableBufferPointer { target in
       values.withUnsafeBufferPointer { q in

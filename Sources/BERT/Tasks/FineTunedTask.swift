@@ -130,10 +130,7 @@ public enum FineTunedTask {
     }
     let application = try kind.definition.open(
       directory: directory, settings: settings, config: config, path: path)
-    let stored = application.precision
-    let target = try Precision.resolving(precision, stored: stored, path: path)
-    // A directory runs as stored (an int8 one keeps the projections it stores in float).
-    if target != stored { try application.convert(to: target) }
+    try application.convert(toRequested: precision, path: path)
     return application
   }
 

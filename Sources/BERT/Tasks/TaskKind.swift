@@ -176,6 +176,18 @@ public protocol FineTunedApplication: AnyObject {
 }
 
 extension FineTunedApplication {
+  /// Runs the model at `requested` from now on, or as stored when nil (see
+  /// ``Precision/resolving(_:stored:path:)``).
+  ///
+  /// - Parameter path: the model directory, for the error.
+  /// - Throws: ``QuantizationError/storedAsInt8(path:)`` for fp32 asked of an
+  ///   int8 directory.
+  public func convert(toRequested requested: Precision?, path: String) throws {
+    let target = try Precision.resolving(requested, stored: precision, path: path)
+    // A directory runs as stored (an int8 one keeps the projections it stores in float).
+    if target != precision { try convert(to: target) }
+  }
+
   public var fineTunedTask: FineTunedTask? { nil }
   public func reading(pairs: Bool) -> any FineTunedApplication { self }
 }
