@@ -9,7 +9,8 @@
 #   Benchmarks/serve_load.sh                   # 30 s a step, results in serve-load/
 #   DURATION=5s Benchmarks/serve_load.sh       # a quick check
 #
-# Environment: DURATION (wrk's -d, default 30s), OUT (default serve-load),
+# Environment: DURATION (wrk's -d, default 30s), MIXED_DURATION (the mixed run
+# at concurrency 64, default 300s: the 5-minute memory run), OUT (default serve-load),
 # PORT (default 18080), SERVER_CPUS and LOAD_CPUS (taskset lists; default: the
 # server on CPU 0, wrk on CPU 1 of a 2-core machine), SERVER_THREADS (the
 # server's compute threads, default 1, one per server CPU), MAX_BATCH_TOKENS
@@ -22,6 +23,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 duration="${DURATION:-30s}"
+mixed_duration="${MIXED_DURATION:-300s}"
 out="${OUT:-serve-load}"
 port="${PORT:-18080}"
 server_cpus="${SERVER_CPUS:-0}"
@@ -110,27 +112,52 @@ run() {  # name connections malformed-share
 }
 : > "$out/results.jsonl"
 run c1 1 0
+# After c1 every batch held one request: the server's forward-pass histogram is
+# then the single-forward time of those requests, the bound for c1's latency.
+curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics-c1.txt"
 run c8 8 0
+curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics-before-c64.txt"
 run c64 64 0
-run mixed64 64 0.1
+curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics-after-c64.txt"
+mixed_start=$(awk 'END {print $1}' "$out/rss.txt")
+duration="$mixed_duration" run mixed64 64 0.1
 curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics.txt"
 
 kill -TERM "$server"
 wait "$server" && status=0 || status=$?
 trap - EXIT
 kill "$sampler" 2> /dev/null || true
-python3 - "$out" "$status" << 'PY'
+python3 - "$out" "$status" "${mixed_start:-0}" << 'PY'
 import json, sys
-out, status = sys.argv[1], int(sys.argv[2])
-rss = [int(line.split()[1]) for line in open(f"{out}/rss.txt") if line.strip()]
+out, status, mixed_start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3] or 0)
+samples = [tuple(map(int, line.split())) for line in open(f"{out}/rss.txt") if line.strip()]
+rss = [kb for _, kb in samples]
+mixed_rss = [kb for t, kb in samples if t >= mixed_start]
+c1 = {}
+for line in open(f"{out}/metrics-c1.txt"):
+    if line.startswith("bert_forward_duration_seconds_sum"): c1["sum"] = float(line.split()[-1])
+    if line.startswith("bert_forward_duration_seconds_count"): c1["count"] = float(line.split()[-1])
 results = [json.loads(line) for line in open(f"{out}/results.jsonl")]
 five = sum(v for r in results for k, v in r["statuses"].items() if k.startswith("5"))
 mixed = next(r for r in results if r["run"] == "mixed64")
+c1run = next(r for r in results if r["run"] == "c1")
+c64 = next(r for r in results if r["run"] == "c64")
+offline = json.load(open(f"{out}/offline.json"))["sentences_per_second"]
+def sequences(name):
+    return next(float(l.split()[-1]) for l in open(f"{out}/{name}") if l.startswith("bert_sequences_total"))
+c64_rate = (sequences("metrics-after-c64.txt") - sequences("metrics-before-c64.txt")) / c64["seconds"]
 fours = sum(v for k, v in mixed["statuses"].items() if k.startswith("4"))
 summary = {
     "server_exit_status": status,
     "rss_kb_first": rss[0] if rss else None, "rss_kb_peak": max(rss) if rss else None,
     "rss_kb_last": rss[-1] if rss else None, "rss_samples": len(rss),
+    "rss_kb_mixed_first_minute_peak": max(mixed_rss[:60]) if mixed_rss else None,
+    "rss_kb_mixed_peak": max(mixed_rss) if mixed_rss else None,
+    "c1_forward_mean_ms": round(1000 * c1["sum"] / c1["count"], 3) if c1.get("count") else None,
+    "c1_p99_over_inference_p99": round(c1run["p99_ms"] / c1run["inference_p99_ms"], 3)
+    if c1run.get("inference_p99_ms") else None,
+    "c64_sentences_per_second": round(c64_rate, 2),
+    "c64_over_offline": round(c64_rate / offline, 3),
     "responses_5xx": five, "mixed_malformed_sent": mixed["malformed_sent"], "mixed_4xx": fours,
 }
 print(json.dumps(summary))

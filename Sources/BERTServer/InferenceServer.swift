@@ -138,7 +138,10 @@ public final class InferenceServer: Sendable {
     _ body: @escaping @Sendable (JSONRequest) async throws -> OrderedJSON
   ) async -> Response {
     let start = Date()
-    let response: Response
+    let timing = RequestTiming()
+    batcher.requestStarted()
+    defer { batcher.requestFinished() }
+    var response: Response
     do {
       let limit = configuration.maxBodyBytes
       if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
@@ -152,7 +155,9 @@ public final class InferenceServer: Sendable {
         throw APIError.tooLarge("the body is over the limit of \(limit) bytes")
       }
       let json = try JSONRequest(Data(buffer: bytes))
-      let result = try await DisconnectWatcher.run(on: context.channel) { try await body(json) }
+      let result = try await RequestTiming.$current.withValue(timing) {
+        try await DisconnectWatcher.run(on: context.channel) { try await body(json) }
+      }
       response = Self.json(.ok, result.compact)
     } catch let error as APIError {
       response = Self.json(error.status, error.body, headers: error.headers)
@@ -165,8 +170,9 @@ public final class InferenceServer: Sendable {
       response = Self.json(
         .internalServerError, APIError(.internalServerError, "\(error)", type: "server_error").body)
     }
-    metrics.request(
-      route: route, status: response.status.code, seconds: Date().timeIntervalSince(start))
+    let seconds = Date().timeIntervalSince(start)
+    response.headers.append(contentsOf: timing.headers(totalSeconds: seconds))
+    metrics.request(route: route, status: response.status.code, seconds: seconds)
     return response
   }
 

@@ -31,8 +31,14 @@ public struct ServerConfiguration: Sendable {
   /// Sequences per forward pass, at most.
   public var maxBatchSequences: Int
   /// How long the first waiting request waits for others before its batch
-  /// starts, in milliseconds (a full budget starts it at once).
+  /// starts, in milliseconds (a full budget starts it at once, and so does
+  /// the end of arrivals unless ``alwaysWaits``).
   public var maxWaitMilliseconds: Int
+  /// Whether a batch waits the whole ``maxWaitMilliseconds`` even when no
+  /// other request is being read or tokenized. False (the default) runs a lone
+  /// request at once, so one client at a time never pays the wait; true waits
+  /// for bursts whose requests do not overlap.
+  public var alwaysWaits = false
   /// Requests waiting for the model, at most; one more is answered 429.
   public var maxQueue: Int
   /// Inputs (texts, pairs, documents) in one request, at most; more is answered 413.

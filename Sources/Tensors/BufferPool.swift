@@ -14,7 +14,11 @@ import Foundation
 /// little from batch to batch, and with exact-size classes each new size
 /// would fault in fresh pages and park another idle buffer. A request wastes
 /// at most a fifth of its class, in address space: pages never written are
-/// never resident.
+/// never resident. When its own class has no idle buffer, a request takes the
+/// smallest idle one of the classes above it, up to twice its class, before it
+/// allocates: so traffic whose sizes wander (a server's batches) settles on
+/// the buffers it already has instead of adding a buffer for every new size,
+/// and resident memory stops growing once the largest batch has run.
 public final class BufferPool: @unchecked Sendable {
   /// The pool every ``TensorStorage`` uses.
   public static let shared = BufferPool()
@@ -30,6 +34,8 @@ public final class BufferPool: @unchecked Sendable {
   private let lock = NSLock()
   private var idle: [Int: [UnsafeMutableRawPointer]] = [:]
   private var idleBytes = 0
+  /// The class of each buffer lent out from a class above its request's.
+  private var lentAbove: [UnsafeMutableRawPointer: Int] = [:]
   private var limit = BufferPool.initialLimit()
 
   /// The idle memory held now, in bytes.
@@ -41,9 +47,16 @@ public final class BufferPool: @unchecked Sendable {
     }
     let size = sizeClass(byteCount)
     let reused: UnsafeMutableRawPointer? = lock.withLock {
-      guard let buffer = idle[size]?.popLast() else { return nil }
-      idleBytes -= size
-      return buffer
+      var candidate = size
+      while candidate <= 2 * size {
+        if let buffer = idle[candidate]?.popLast() {
+          idleBytes -= candidate
+          if candidate != size { lentAbove[buffer] = candidate }
+          return buffer
+        }
+        candidate = sizeClass(candidate + 1)
+      }
+      return nil
     }
     return reused ?? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
   }
@@ -53,8 +66,8 @@ public final class BufferPool: @unchecked Sendable {
       buffer.deallocate()
       return
     }
-    let size = sizeClass(byteCount)
     let kept: Bool = lock.withLock {
+      let size = lentAbove.removeValue(forKey: buffer) ?? sizeClass(byteCount)
       guard idleBytes + size <= limit else { return false }
       idle[size, default: []].append(buffer)
       idleBytes += size

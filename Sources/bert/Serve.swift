@@ -18,7 +18,8 @@ struct Serve: ParsableCommand {
       /tokenize, GET /health, /info and /metrics (Prometheus). Requests wait in a queue of \
       --max-queue requests (more get 429 with Retry-After); one batcher forms \
       length-sorted batches of at most --max-batch-tokens padded tokens from whatever \
-      waits, once the budget is full or the oldest request has waited --max-wait-ms. \
+      waits, once the budget is full, the oldest request has waited --max-wait-ms, or no \
+      other request is on its way. \
       SIGTERM or SIGINT stops accepting connections, finishes the requests in flight and \
       exits 0. Logs go to stderr.
 

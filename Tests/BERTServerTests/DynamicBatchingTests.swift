@@ -31,6 +31,7 @@ import Testing
   @Test func concurrentRequestsShareOneBatchAndMatchASingleRequest() async throws {
     let server = try ServerFixtures.server(ServerFixtures.embedding) {
       $0.maxWaitMilliseconds = 400
+      $0.alwaysWaits = true
     }
     try await server.test { client in
       let concurrent = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
@@ -70,6 +71,7 @@ import Testing
   @Test func aFullBudgetStartsTheBatchWithoutWaiting() async throws {
     let server = try ServerFixtures.server(ServerFixtures.embedding) {
       $0.maxWaitMilliseconds = 20_000
+      $0.alwaysWaits = true
       $0.maxBatchTokens = 6
     }
     try await server.test { client in
@@ -85,11 +87,40 @@ import Testing
     }
   }
 
+  /// With no other request on its way, a request runs at once instead of
+  /// waiting the 20 s for company; its answer says how long it queued and ran.
+  @Test func aLoneRequestRunsWithoutWaiting() async throws {
+    let server = try ServerFixtures.server(ServerFixtures.embedding) {
+      $0.maxWaitMilliseconds = 20_000
+    }
+    try await server.test { client in
+      let start = ContinuousClock.now
+      let response = try await client.post("/embed", #"{"inputs": "hello"}"#)
+      let elapsed = ContinuousClock.now - start
+      #expect(response.status == .ok)
+      #expect(elapsed < .seconds(10), "the lone request waited \(elapsed)")
+      let headers = response.headers
+      let times = [RequestTiming.queue, RequestTiming.inference, RequestTiming.total].map {
+        headers[$0].flatMap(Double.init)
+      }
+      let (queue, inference, total) = (
+        try #require(times[0]), try #require(times[1]), try #require(times[2])
+      )
+      #expect(queue < 10_000, "x-queue-time \(queue) ms")
+      #expect(
+        inference > 0 && inference <= total, "x-inference-time \(inference), x-total-time \(total)")
+      let tokenize = try await client.post("/tokenize", #"{"inputs": "hello"}"#)
+      #expect(tokenize.headers[RequestTiming.total] != nil)
+      #expect(tokenize.headers[RequestTiming.inference] == nil, "tokenize ran no model")
+    }
+  }
+
   /// A request whose task is cancelled while it waits leaves the queue at once
   /// and runs no forward pass.
   @Test func aCancelledRequestFreesItsSlot() async throws {
     let server = try ServerFixtures.server(ServerFixtures.embedding) {
       $0.maxWaitMilliseconds = 20_000
+      $0.alwaysWaits = true
       $0.maxQueue = 1
     }
     try await server.test { client in

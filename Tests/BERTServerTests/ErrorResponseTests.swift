@@ -35,6 +35,7 @@ import Testing
     let server = try ServerFixtures.server(ServerFixtures.embedding) {
       $0.maxQueue = 1
       $0.maxWaitMilliseconds = 1500
+      $0.alwaysWaits = true
     }
     try await server.test { client in
       async let first = client.post("/embed", #"{"inputs":"the cat sat"}"#)

@@ -54,6 +54,7 @@ import Testing
   @Test func gracefulShutdownFinishesRequestsInFlight() async throws {
     let server = try ServerFixtures.server(ServerFixtures.embedding) {
       $0.maxWaitMilliseconds = 800
+      $0.alwaysWaits = true
     }
     try await Self.withRunningServer(server) { client, group in
       async let response = client.post("/embed", body: ByteBuffer(string: #"{"inputs":"hello"}"#))
@@ -68,6 +69,7 @@ import Testing
   @Test func aClientThatDisconnectsFreesItsSlot() async throws {
     let server = try ServerFixtures.server(ServerFixtures.embedding) {
       $0.maxWaitMilliseconds = 20_000
+      $0.alwaysWaits = true
     }
     try await Self.withRunningServer(server) { client, group in
       try await client.executeAndDontWaitForResponse(

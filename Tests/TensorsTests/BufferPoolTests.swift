@@ -37,4 +37,25 @@ import Testing
     pool.releaseIdle()
     #expect(pool.cachedBytes == 0)
   }
+
+  /// A request whose class has no idle buffer takes one from a class above,
+  /// up to twice its own, and the buffer goes back to its own class.
+  @Test func aSmallerRequestBorrowsFromTheClassAbove() {
+    let pool = BufferPool()
+    let large = pool.take(byteCount: 200_000)  // class 229,376 (2^17 · 1.75)
+    pool.give(large, byteCount: 200_000)
+    #expect(pool.cachedBytes == 229_376)
+    let borrowed = pool.take(byteCount: 120_000)  // class 131,072; 229,376 is under twice that
+    #expect(borrowed == large)
+    #expect(pool.cachedBytes == 0)
+    pool.give(borrowed, byteCount: 120_000)
+    #expect(pool.cachedBytes == 229_376, "the buffer went back to the wrong class")
+    // 229,376 is over twice 81,920 (a request of 70,000): that one allocates.
+    let small = pool.take(byteCount: 70_000)
+    #expect(small != large)
+    #expect(pool.cachedBytes == 229_376)
+    pool.give(small, byteCount: 70_000)
+    pool.releaseIdle()
+    #expect(pool.cachedBytes == 0)
+  }
 }
