@@ -93,6 +93,21 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
     #expect(split.details == ["train articles": 2, "eval articles": 1])
   }
 
+  /// Worked by hand from the sample: A and B train, C is held out; the
+  /// corpus is all three paragraphs, named by title and position.
+  @Test func retrievalSplitsQuestionsByArticleAndKeepsEveryParagraph() throws {
+    let split = DemoData.retrieval(try squadSample(), trainArticleFraction: 0.67)
+    #expect(
+      split.train == [
+        .init(query: "Who barks?", positive: "Cats sleep. Dogs bark loudly. Birds sing."),
+        .init(query: "Who sings?", positive: "Cats sleep. Dogs bark loudly. Birds sing."),
+        .init(query: "What is big?", positive: "Rome is old. Paris is big."),
+      ])
+    #expect(split.queries == [.init(id: "C0", text: "How many?", relevant: ["C/0"])])
+    #expect(split.corpus.map(\.id) == ["A/0", "B/0", "C/0"])
+    #expect(split.corpus.map(\.text).last == "Only one sentence here.")
+  }
+
   @Test func qnliPairsAreBalancedAndHoldTheAnswer() throws {
     let split = DemoData.qnli(try squadSample(), trainArticleFraction: 0.67, seed: 3)
     // A gives 2 questions × 2 pairs, B 1 × 2; C has one sentence: skipped and counted.
