@@ -9,10 +9,27 @@ import Testing
 /// running every text alone.
 @Suite struct BatchingTests {
   /// Lengths 3, 10, 5, 10, 2 sort (longest first, ties in input order) to
-  /// indices 1, 3, 2, 0, 4; two per batch gives [1, 3], [2, 0], [4].
+  /// indices 1, 3, 2, 0, 4, of lengths 10, 10, 5, 3, 2. At most two a batch,
+  /// three batches are needed (3 × 64 overhead either way); the cuts
+  /// [10, 10] [5, 3] [2] pad to 20 + 10 + 2 = 32 tokens, [10, 10] [5] [3, 2]
+  /// to 20 + 5 + 6 = 31, [10] [10, 5] [3, 2] to 10 + 20 + 6 = 36; four or five
+  /// batches cost at least 64 more. So [1, 3], [2], [0, 4].
   @Test func sequenceLimitOnSortedLengths() {
     let batching = Batching(maxSequences: 2)
-    #expect(batching.batches(lengths: [3, 10, 5, 10, 2]) == [[1, 3], [2, 0], [4]])
+    #expect(batching.batches(lengths: [3, 10, 5, 10, 2]) == [[1, 3], [2], [0, 4]])
+  }
+
+  /// Cutting by least cost against filling each batch in turn: lengths 40,
+  /// then 30 four times, then 10 four times, at most 8 a batch, no budget.
+  /// Filled in turn: [40, 30, 30, 30, 30, 10, 10, 10] [10] costs 8 × 40 + 10 +
+  /// 2 × 64 = 458. Cut at the drop to 10: [40, 30, 30, 30, 30] [10 × 4] costs
+  /// 5 × 40 + 4 × 10 + 2 × 64 = 368; one batch of all nine costs 9 × 40 + 64
+  /// = 424 but breaks the limit of 8; cutting the 40 off as well costs 40 +
+  /// 120 + 40 + 3 × 64 = 392. So the least is the cut at 10.
+  @Test func cutsWhereLengthsFall() {
+    let lengths = [40, 30, 30, 30, 30, 10, 10, 10, 10]
+    #expect(
+      Batching(maxSequences: 8).batches(lengths: lengths) == [[0, 1, 2, 3, 4], [5, 6, 7, 8]])
   }
 
   /// With a budget of 20 padded tokens: [1, 3] is 2 × 10 = 20 (full; adding

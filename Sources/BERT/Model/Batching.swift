@@ -4,16 +4,29 @@
 ///
 /// A batch is padded to its longest sequence, so a short sentence that shares
 /// a batch with a long paragraph costs as much as the paragraph. Inference
-/// therefore sorts the sequences by length (longest first, ties in input order),
-/// fills each batch up to ``maxSequences`` and, when ``maxTokens`` is set, up to
-/// that many padded tokens (sequences × the batch's longest), and hands the
-/// results back in input order. A single sequence longer than the token budget
-/// gets a batch of its own.
+/// therefore sorts the sequences by length (longest first, ties in input
+/// order), cuts the sorted list into batches of at most ``maxSequences``
+/// sequences and, when ``maxTokens`` is set, at most that many padded tokens
+/// (sequences × the batch's longest), and hands the results back in input
+/// order. A single sequence longer than the token budget gets a batch of its
+/// own.
+///
+/// The cuts are the ones that cost least, counting a batch as its padded
+/// tokens plus ``batchOverheadTokens`` (the fixed cost of a forward pass):
+/// where lengths fall fast, as at the long end of real text, a few more,
+/// smaller batches save more padding than they cost. Filling each batch in
+/// turn instead pads a batch of 64 sentences to its longest, often twice
+/// their mean. The least-cost cuts are found exactly, by dynamic programming
+/// over the sorted list (O(n · ``maxSequences``)).
 public struct Batching: Sendable, Equatable {
   /// Sequences per batch, at most.
   public var maxSequences: Int
   /// Padded tokens (B × T) per batch, at most; nil for no token budget.
   public var maxTokens: Int?
+
+  /// What one forward pass costs beyond its padded tokens, in padded tokens:
+  /// the cost model by which ``batches(lengths:)`` cuts.
+  public static let batchOverheadTokens = 64
 
   /// - Precondition: `maxSequences` ≥ 1 and `maxTokens`, when given, ≥ 1.
   public init(maxSequences: Int, maxTokens: Int? = nil) {
@@ -25,25 +38,41 @@ public struct Batching: Sendable, Equatable {
   }
 
   /// The batches for sequences of the given token counts: lists of indices into
-  /// `lengths`, each list sorted longest first. Every index appears exactly once.
+  /// `lengths`, each list sorted longest first. Every index appears exactly
+  /// once. Of cuts that cost the same, the one with the smallest last batch
+  /// wins (the earlier batches as full as they can be).
   public func batches(lengths: [Int]) -> [[Int]] {
     let order = lengths.indices.sorted {
       lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1)
     }
-    var batches: [[Int]] = []
-    var current: [Int] = []
-    for index in order {
-      // Sorted longest first: the batch's first sequence sets its padded length.
-      let longest = current.first.map { lengths[$0] } ?? lengths[index]
-      let fitsTokens = maxTokens.map { (current.count + 1) * max(longest, 1) <= $0 } ?? true
-      if !current.isEmpty && (current.count == maxSequences || !fitsTokens) {
-        batches.append(current)
-        current = []
+    let count = order.count
+    guard count > 0 else { return [] }
+    // cost[j]: the least cost of the first j sorted sequences; start[j]: where
+    // the last batch of that cut begins. Sorted longest first, the batch
+    // order[i..<j] is padded to the length of order[i].
+    var cost = [Int](repeating: .max, count: count + 1)
+    var start = [Int](repeating: 0, count: count + 1)
+    cost[0] = 0
+    for end in 1...count {
+      for first in stride(from: end - 1, through: max(0, end - maxSequences), by: -1) {
+        let size = end - first
+        let padded = size * max(lengths[order[first]], 1)
+        // Moving `first` back only adds sequences and length: no later one fits.
+        if size > 1, let maxTokens, padded > maxTokens { break }
+        let total = cost[first] + padded + Self.batchOverheadTokens
+        if total < cost[end] {
+          cost[end] = total
+          start[end] = first
+        }
       }
-      current.append(index)
     }
-    if !current.isEmpty { batches.append(current) }
-    return batches
+    var batches: [[Int]] = []
+    var end = count
+    while end > 0 {
+      batches.append(Array(order[start[end]..<end]))
+      end = start[end]
+    }
+    return batches.reversed()
   }
 
   /// Runs `body` on every batch of ``batches(lengths:)`` and returns its
