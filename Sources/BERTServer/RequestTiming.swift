@@ -1,5 +1,5 @@
 import Foundation
-import HTTPTypes
+import Hummingbird
 
 /// Where one request's time went: how long its sequences waited in the
 /// batcher's queue and how long the forward passes that held them took. The
