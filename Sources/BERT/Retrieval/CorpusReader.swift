@@ -54,7 +54,8 @@ public enum CorpusReader {
   private static func contents(_ url: URL) throws -> String {
     do { return try String(contentsOf: url, encoding: .utf8) } catch {
       throw RetrievalError.badLine(
-        file: url.path, line: 0, reason: "cannot be read as UTF-8 text: \(error.localizedDescription)")
+        file: url.path, line: 0,
+        reason: "cannot be read as UTF-8 text: \(error.localizedDescription)")
     }
   }
 

@@ -113,7 +113,8 @@ public struct DenseIndex: @unchecked Sendable {
     guard metadata["format"] == Self.format else {
       throw .notAnIndex(path: path, reason: "its metadata has no \"format\": \"\(Self.format)\"")
     }
-    guard let precisionName = metadata["precision"], let precision = Precision(rawValue: precisionName)
+    guard let precisionName = metadata["precision"],
+      let precision = Precision(rawValue: precisionName)
     else { throw .notAnIndex(path: path, reason: "its metadata has no valid \"precision\"") }
     guard let modelText = metadata["model"],
       let model = try? JSONDecoder().decode(ModelIdentity.self, from: Data(modelText.utf8))
@@ -159,8 +160,8 @@ public struct DenseIndex: @unchecked Sendable {
     var entries: [(name: String, entry: SafeTensors.Entry)] = []
     switch precision {
     case .fp32:
-      let tensor = Tensor(
-        shape: [n, d], scalars: Array(UnsafeBufferPointer(start: storage.floats, count: n * d)))  // [N, D]
+      let values = Array(UnsafeBufferPointer(start: storage.floats, count: n * d))  // [N·D]
+      let tensor = Tensor(shape: [n, d], scalars: values)  // [N, D]
       entries.append(("vectors", .float32(tensor)))
     case .int8:
       let values = Array(UnsafeBufferPointer(start: storage.int8s, count: n * d))  // [N·D]
@@ -168,7 +169,9 @@ public struct DenseIndex: @unchecked Sendable {
       entries.append(("vectors", .int8(values, shape: [n, d])))
       entries.append(("scales", .float32(Tensor(shape: [n], scalars: scales))))
     }
-    let modelJSON = (try? JSONEncoder.sorted.encode(model)).map { String(decoding: $0, as: UTF8.self) }
+    let modelJSON = (try? JSONEncoder.sorted.encode(model)).map {
+      String(decoding: $0, as: UTF8.self)
+    }
     let idsJSON = (try? JSONEncoder.sorted.encode(ids)).map { String(decoding: $0, as: UTF8.self) }
     let metadata = [
       "format": Self.format, "version": "1", "precision": precision.rawValue,
@@ -371,13 +374,21 @@ extension DenseIndex {
       floats = f.map { UnsafePointer($0) }
       int8s = v.map { UnsafePointer($0) }
       scales = s.map { UnsafePointer($0) }
-      owned = [f.map(UnsafeMutableRawPointer.init), v.map(UnsafeMutableRawPointer.init), s.map(UnsafeMutableRawPointer.init)].compactMap { $0 }
+      owned = [
+        f.map(UnsafeMutableRawPointer.init), v.map(UnsafeMutableRawPointer.init),
+        s.map(UnsafeMutableRawPointer.init),
+      ].compactMap { $0 }
     }
 
     /// Vectors read in place from a mapped file; copied when not aligned for their type.
-    init(mapped file: SafeTensorsFile, vectors: UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer?, count n: Int) {
+    init(
+      mapped file: SafeTensorsFile, vectors: UnsafeRawBufferPointer,
+      scales: UnsafeRawBufferPointer?, count n: Int
+    ) {
       self.file = file
-      func aligned<T>(_ bytes: UnsafeRawBufferPointer, as _: T.Type, into owned: inout [UnsafeMutableRawPointer]) -> UnsafePointer<T>? {
+      func aligned<T>(
+        _ bytes: UnsafeRawBufferPointer, as _: T.Type, into owned: inout [UnsafeMutableRawPointer]
+      ) -> UnsafePointer<T>? {
         guard let base = bytes.baseAddress else { return nil }
         if Int(bitPattern: base) % MemoryLayout<T>.alignment == 0 {
           return base.assumingMemoryBound(to: T.self)

@@ -79,7 +79,9 @@ public struct ModelIdentity: Codable, Equatable, Sendable, CustomStringConvertib
       let prefix = try handle.read(upToCount: 8) ?? Data()
       mix(prefix)
       if prefix.count == 8 {
-        let size = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        let size = prefix.withUnsafeBytes {
+          UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))
+        }
         mix(try handle.read(upToCount: Int(min(size, 100_000_000))) ?? Data())
       }
     } else {

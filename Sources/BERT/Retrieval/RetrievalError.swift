@@ -37,7 +37,8 @@ public enum RetrievalError: Error, Equatable, Sendable, CustomStringConvertible 
     case .dimensionMismatch(let path, let expected, let actual):
       return "index \(path) holds vectors of dimension \(expected), but these have \(actual)"
     case .modelMismatch(let path, let index, let model):
-      return "index \(path) was made by the model \(index), not by \(model); re-index with this model"
+      return
+        "index \(path) was made by the model \(index), not by \(model); re-index with this model"
     case .duplicateID(let id, let path):
       return "the id \"\(id)\" is already in index \(path)"
     case .duplicateIDInFile(let file, let id, let firstLine, let line):
