@@ -140,4 +140,44 @@ import Testing
     #expect(truncated.status == 1, "\(truncated.stderr)")
     #expect(truncated.stderr.contains(index.path))
   }
+
+  @Test func evaluateRetrievalReportsTheMetrics() throws {
+    let corpus = try Self.write(Self.corpus, "corpus.jsonl")
+    // BM25 by hand: "green tea" finds only tea (rank 1); "the road": car, the
+    // only document with "road" and the most "the", ranks 1; "a dog": dog
+    // (with "a" and "dog") before tea (with "a" only), so the relevant tea is at rank 2.
+    let queries = try Self.write(
+      """
+      {"id": "q1", "text": "green tea", "relevant": ["tea"]}
+      {"id": "q2", "text": "the road", "relevant": ["car"]}
+      {"id": "q3", "text": "a dog", "relevant": ["tea"]}
+      """, "queries.jsonl")
+    defer {
+      try? FileManager.default.removeItem(at: corpus)
+      try? FileManager.default.removeItem(at: queries)
+    }
+    let run = try H.run([
+      "evaluate", "--task", "retrieval", "--queries", queries.path, "--corpus", corpus.path,
+      "--bm25",
+    ])
+    #expect(run.status == 0, "\(run.stderr)")
+    let metrics = try #require(try run.json()["metrics"] as? [String: Double])
+    #expect(abs(metrics["mrr@10"]! - (1 + 1 + 0.5) / 3) < 1e-12)
+    #expect(abs(metrics["recall@1"]! - 2.0 / 3) < 1e-12)
+    #expect(metrics["recall@5"] == 1)
+    // nDCG@10: 1, 1 and 1/log2(3).
+    #expect(abs(metrics["ndcg@10"]! - (2 + 1 / log2(3.0)) / 3) < 1e-12)
+
+    let dense = try H.run([
+      "evaluate", "--task", "retrieval", "--model", H.tinyModel, "--queries", queries.path,
+      "--corpus", corpus.path,
+    ])
+    #expect(dense.status == 0, "\(dense.stderr)")
+    let names = try #require(try dense.json()["metrics"] as? [String: Double]).keys.sorted()
+    #expect(
+      names == ["mrr@10", "ndcg@10", "recall@1", "recall@10", "recall@100", "recall@5"])
+
+    let missing = try H.run(["evaluate", "--task", "retrieval", "--corpus", corpus.path])
+    #expect(missing.status != 0 && missing.stderr.contains("--queries"))
+  }
 }
