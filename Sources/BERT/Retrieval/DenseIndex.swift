@@ -63,6 +63,28 @@ public struct DenseIndex: @unchecked Sendable {
     storage = Storage(quantizing: vectors, dimension: model.dimension, precision: precision)
   }
 
+  /// An index of the rows of `vectors` [N, D] with `ids` [N], embedded by `model`.
+  /// - Throws: `RetrievalError` when counts or dimensions disagree or an id repeats.
+  public init(
+    vectors: Tensor, ids: [String], model: ModelIdentity, precision: Precision = .fp32,
+    path: String = "(in memory)"
+  ) throws(RetrievalError) {
+    let shape = vectors.shape
+    guard shape.count == 2, shape[1] == model.dimension else {
+      throw .dimensionMismatch(path: path, expected: model.dimension, actual: shape.last ?? 0)
+    }
+    guard shape[0] == ids.count else { throw .countMismatch(vectors: shape[0], ids: ids.count) }
+    var seen = Set<String>()
+    for id in ids where !seen.insert(id).inserted { throw .duplicateID(id: id, path: path) }
+    self.ids = ids
+    self.model = model
+    self.precision = precision
+    self.path = path
+    storage = vectors.withUnsafeBufferPointer { values in
+      Storage(rows: values, count: shape[0], dimension: shape[1], precision: precision)
+    }
+  }
+
   private init(
     ids: [String], model: ModelIdentity, precision: Precision, path: String, storage: Storage
   ) {
@@ -196,9 +218,9 @@ public struct DenseIndex: @unchecked Sendable {
   // MARK: - Search
 
   /// Documents per GEMM block (Nb).
-  static let documentBlock = 8192
+  public static let documentBlock = 8192
   /// Queries per GEMM block (Qb).
-  static let queryBlock = 256
+  public static let queryBlock = 256
 
   /// The `topK` documents of highest inner product with each query.
   ///
@@ -330,26 +352,45 @@ extension DenseIndex {
     private let file: SafeTensorsFile?  // keeps the mapping alive
     private var owned: [UnsafeMutableRawPointer] = []
 
+    /// The rows of `values` [N, D] stored at `precision`.
+    convenience init(
+      rows values: UnsafeBufferPointer<Float>, count n: Int, dimension d: Int,
+      precision: Precision
+    ) {
+      self.init(capacity: n, dimension: d, precision: precision)
+      for i in 0..<n { store(Array(values[(i * d)..<((i + 1) * d)]), at: i, dimension: d) }
+    }
+
     /// Vectors [N][D] stored at `precision`.
-    init(quantizing vectors: [[Float]], dimension d: Int, precision: Precision) {
+    convenience init(quantizing vectors: [[Float]], dimension d: Int, precision: Precision) {
+      self.init(capacity: vectors.count, dimension: d, precision: precision)
+      for (i, vector) in vectors.enumerated() { store(vector, at: i, dimension: d) }
+    }
+
+    /// Writes vector `i` into owned storage, quantized for int8.
+    private func store(_ vector: [Float], at i: Int, dimension d: Int) {
+      if let floats {
+        let target = UnsafeMutablePointer(mutating: floats) + i * d
+        for j in 0..<d { target[j] = vector[j] }
+      } else {
+        let (quantized, scale) = DenseIndex.quantize(vector)
+        let target = UnsafeMutablePointer(mutating: int8s!) + i * d
+        for j in 0..<d { target[j] = quantized[j] }
+        UnsafeMutablePointer(mutating: scales!)[i] = scale
+      }
+    }
+
+    /// Owned, uninitialized storage for `capacity` vectors.
+    private init(capacity n: Int, dimension d: Int, precision: Precision) {
       file = nil
-      let n = vectors.count
       switch precision {
       case .fp32:
         let target = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n * d))
-        for (i, vector) in vectors.enumerated() {
-          for j in 0..<d { target[i * d + j] = vector[j] }
-        }
         (floats, int8s, scales) = (UnsafePointer(target), nil, nil)
         owned = [UnsafeMutableRawPointer(target)]
       case .int8:
         let values = UnsafeMutablePointer<Int8>.allocate(capacity: max(1, n * d))
         let factors = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
-        for (i, vector) in vectors.enumerated() {
-          let (quantized, scale) = DenseIndex.quantize(vector)
-          for j in 0..<d { values[i * d + j] = quantized[j] }
-          factors[i] = scale
-        }
         (floats, int8s, scales) = (nil, UnsafePointer(values), UnsafePointer(factors))
         owned = [UnsafeMutableRawPointer(values), UnsafeMutableRawPointer(factors)]
       }
