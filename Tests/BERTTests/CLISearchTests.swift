@@ -180,4 +180,70 @@ import Testing
     let missing = try H.run(["evaluate", "--task", "retrieval", "--corpus", corpus.path])
     #expect(missing.status != 0 && missing.stderr.contains("--queries"))
   }
+
+  @Test func rerankRescoresWithAPairModelAndRefusesOtherTasks() throws {
+    let corpus = try Self.write(Self.corpus, "corpus.jsonl")
+    let index = H.temporaryDirectory("index.safetensors")
+    let pairModel = H.temporaryDirectory("pair")
+    let tagger = H.temporaryDirectory("tagging")
+    defer {
+      for url in [corpus, index, pairModel, tagger] { try? FileManager.default.removeItem(at: url) }
+    }
+    let common = ["--model", H.tinyModel, "--epochs", "1", "--batch-size", "4"]
+    let pair = try H.run(
+      [
+        "finetune", "--task", "pair-classification", "--train", H.data("pairs-train.tsv"),
+        "--output", pairModel.path,
+      ] + common)
+    #expect(pair.status == 0, "\(pair.stderr)")
+    #expect(
+      try H.run(["index", "--model", H.tinyModel, "--corpus", corpus.path, "--output", index.path])
+        .status == 0)
+
+    let query = "who sat on the mat ?"
+    let run = try H.run(
+      [
+        "search", "--index", index.path, "--model", H.tinyModel, "--corpus", corpus.path,
+        "--rerank", pairModel.path, "--rerank-top", "5", "--top-k", "5",
+      ], stdin: query)
+    #expect(run.status == 0, "\(run.stderr)")
+    let results = try #require(try run.jsonLines().first?["results"] as? [[String: Any]])
+    #expect(results.count == 5)
+
+    // The reference: bert predict's probability of the model's last label for each pair.
+    let config = try #require(
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: pairModel.appendingPathComponent("config.json"))) as? [String: Any])
+    let labels = try #require(config["id2label"] as? [String: String])
+    let last = try #require(labels[String(labels.count - 1)])
+    let documents = try CorpusReader.parse(Self.corpus, file: "corpus")
+    let predicted = try H.run(
+      ["predict", "--model", pairModel.path],
+      stdin: documents.map { "\(query)\t\($0.text)" }.joined(separator: "\n"))
+    #expect(predicted.status == 0, "\(predicted.stderr)")
+    let probabilities = try predicted.jsonLines().map {
+      try #require(($0["probabilities"] as? [String: Double])?[last])
+    }
+    let expected = zip(documents.map(\.id), probabilities).sorted { $0.1 > $1.1 }
+    for (result, reference) in zip(results, expected) {
+      let score = try #require(result["score"] as? Double)
+      #expect(abs(score - reference.1) <= 1e-5, "\(result) vs \(reference)")
+    }
+    #expect(Set(results.compactMap { $0["id"] as? String }) == Set(documents.map(\.id)))
+
+    // A tagging model is not a cross-encoder: refused, naming its task.
+    let tagging = try H.run(
+      [
+        "finetune", "--task", "tagging", "--train", H.data("tags-train.conll"), "--output",
+        tagger.path,
+      ] + common)
+    #expect(tagging.status == 0, "\(tagging.stderr)")
+    let refused = try H.run(
+      [
+        "search", "--index", index.path, "--model", H.tinyModel, "--corpus", corpus.path,
+        "--rerank", tagger.path,
+      ], stdin: query)
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("tagging") && refused.stderr.contains("pair-classification"))
+  }
 }
