@@ -116,6 +116,11 @@ import Testing
     #expect(duplicate.status != 0)
     #expect(duplicate.stderr.contains("\(twice.path):3") && duplicate.stderr.contains("line 1"))
 
+    // Without --model: the model recorded in the index.
+    let recorded = try H.run(["search", "--index", index.path, "--top-k", "2"], stdin: "one")
+    #expect(recorded.status == 0, "\(recorded.stderr)")
+    #expect(try recorded.jsonLines().first?["query_id"] as? String == "1")
+
     // K ≤ 0.
     let zero = try H.run(["search", "--index", index.path, "--top-k", "0"], stdin: "q")
     #expect(zero.status != 0 && zero.stderr.contains("--top-k"))
