@@ -37,6 +37,9 @@ struct RepeatPolicy {
       return RepeatPolicy(warmups: 1, minimumRounds: 5, maximumRounds: 20, budgetSeconds: 6)
     case .train:
       return RepeatPolicy(warmups: 1, minimumRounds: 3, maximumRounds: 10, budgetSeconds: 10)
+    case .search:
+      return RepeatPolicy(
+        warmups: 1, minimumRounds: 3, maximumRounds: 20, budgetSeconds: 4, profilesGEMM: false)
     }
   }
 }

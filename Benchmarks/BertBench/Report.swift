@@ -50,7 +50,12 @@ enum Report {
         line += " [" + Report.seconds(row.minSeconds) + "–" + Report.seconds(row.maxSeconds) + "]"
         line += Report.pad(Report.number(row.gflops), 7, right: true) + " GF/s"
         if let percent = row.percentOfPeak { line += " " + Report.number(percent, 0) + "%pk" }
-        if let share = row.gemmShare { line += " gemm " + Report.number(100 * share, 0) + "%" }
+        if kind == .search, let share = row.gemmShare, let rate = row.gemmGflops {
+          line += " gemm " + Report.number(rate) + " GF/s top-k +"
+          line += Report.number(100 * (1 / share - 1), 0) + "%"
+        } else if let share = row.gemmShare {
+          line += " gemm " + Report.number(100 * share, 0) + "%"
+        }
       }
       let byBackend = Dictionary(rows.map { ($0.backend, $0) }, uniquingKeysWith: { a, _ in a })
       if let blas = byBackend["openblas"], let swift = byBackend["swift"] {
@@ -91,6 +96,9 @@ enum Report {
       "Encoder forward (BertModel with pooler): GFLOP/s of its GEMMs; gemm = share of the time in GEMM"
     case .train:
       "Fine-tuning step (forward, loss, backward, clip, AdamW): GFLOP/s = 3 × forward GEMM FLOPs"
+    case .search:
+      "Exact search, top 10, N×D documents, Q queries: GFLOP/s = 2QND / time; gemm GF/s = the "
+        + "same GEMMs alone; top-k = search time / GEMM time − 1"
     }
   }
 

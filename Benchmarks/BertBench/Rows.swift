@@ -6,7 +6,7 @@ import Tensors
 /// One row of the benchmark before it runs: what to measure, on every backend.
 struct RowSpec {
   enum Kind: String, Codable, CaseIterable {
-    case gemm, int8, attention, encoder, train
+    case gemm, int8, attention, encoder, train, search
   }
 
   var kind: Kind
@@ -40,6 +40,16 @@ struct RowSpec {
     spec.n = n
     spec.k = k
     spec.transposeB = transposeB
+    return spec
+  }
+
+  /// Exact search of `queries` random unit vectors over `documents` of `dimension`.
+  static func search(documents: Int, dimension: Int, queries: Int, threads: Int) -> RowSpec {
+    let size = documents >= 1_000_000 ? "1e6" : documents >= 100_000 ? "1e5" : "\(documents)"
+    var spec = RowSpec(kind: .search, name: "\(size)x\(dimension)-q\(queries)", threads: threads)
+    spec.m = queries
+    spec.n = documents
+    spec.k = dimension
     return spec
   }
 
@@ -160,7 +170,13 @@ func rowSpecs(quick: Bool, threads: Int) -> [RowSpec] {
       }
     }
   }
-  // Fine-tuning step.
+  // Exact search over random unit vectors: batched queries and a single query.
+  for documents in quick ? [100_000] : [100_000, 1_000_000] {
+    for queries in [256, 1] {
+      specs.append(
+        .search(documents: documents, dimension: 384, queries: queries, threads: threads))
+    }
+  }
   // Fine-tuning step; minilm 16×32 is a batch of short sentences, where the
   // costs that do not scale with tokens (AdamW, the embedding table) weigh most.
   let trainShapes =

@@ -16,6 +16,7 @@ enum Workloads {
     case .attention: return attention(spec, backends: backends, policy: policy)
     case .encoder: return encoder(spec, backends: backends, policy: policy)
     case .train: return train(spec, backends: backends, policy: policy)
+    case .search: return search(spec, backends: backends, policy: policy)
     }
   }
 
@@ -246,5 +247,69 @@ enum Workloads {
     return rows(
       spec, timings, flops: 3 * shape.forwardFlops(batch: spec.batch!, seq: spec.seq!),
       profiles: profiles)
+  }
+
+  // MARK: - Search
+
+  /// Exact top-10 search of Q random unit queries over N random unit documents
+  /// of D dimensions (`DenseIndex.search`), and beside it the GEMMs alone at
+  /// the same shapes (blocks of `DenseIndex.documentBlock` documents):
+  /// 2·Q·N·D FLOPs. `gflops` is the search's rate, `gemm_gflops` the GEMMs'
+  /// alone and `gemm_share` their time over the search's, so that the top-k
+  /// overhead is 1 / gemm_share − 1.
+  static func search(_ spec: RowSpec, backends: [BackendKind], policy: RepeatPolicy)
+    -> [BenchRow]
+  {
+    let (q, n, d) = (spec.m, spec.n, spec.k)
+    var generator = SeededGenerator(seed: 21)
+    func unitRows(_ count: Int) -> Tensor {
+      let x = Tensor.randomNormal(shape: [count, d], generator: &generator)  // [count, D]
+      let p = x.storage.pointer
+      Parallel.forEach(count) { row in
+        var norm: Float = 0
+        for j in 0..<d { norm += p[row * d + j] * p[row * d + j] }
+        let scale = 1 / max(norm.squareRoot(), 1e-12)
+        for j in 0..<d { p[row * d + j] *= scale }
+      }
+      return x
+    }
+    let documents = unitRows(n)  // [N, D]
+    let queries = unitRows(q)  // [Q, D]
+    let identity = ModelIdentity(
+      name: "random", path: "", fingerprint: "0", pooling: "mean", normalized: true,
+      dimension: d)
+    let index = try! DenseIndex(
+      vectors: documents, ids: (0..<n).map(String.init), model: identity)
+    let queryRows = queries.withUnsafeBufferPointer { p in
+      (0..<q).map { Array(p[($0 * d)..<(($0 + 1) * d)]) }
+    }
+    let searchTimings = Measure.interleaved(backends, policy: policy) {
+      Measure.time { _ = try! index.search(queries: queryRows, topK: 10) }
+    }
+    let block = min(DenseIndex.documentBlock, n)
+    let scores = Tensor(zeros: [min(q, DenseIndex.queryBlock), block])  // [Qb, Nb]
+    let gemmTimings = Measure.interleaved(backends, policy: policy) {
+      let backend = Compute.backend
+      return Measure.time {
+        for queryStart in stride(from: 0, to: q, by: DenseIndex.queryBlock) {
+          let rows = min(DenseIndex.queryBlock, q - queryStart)
+          for start in stride(from: 0, to: n, by: block) {
+            let columns = min(block, n - start)
+            backend.sgemm(
+              transposeA: false, transposeB: true, m: rows, n: columns, k: d, alpha: 1,
+              a: queries.storage.pointer + queryStart * d, lda: d,
+              b: documents.storage.pointer + start * d, ldb: d, beta: 0,
+              c: scores.storage.pointer, ldc: columns)
+          }
+        }
+      }
+    }
+    let flops = 2 * Double(q) * Double(n) * Double(d)
+    var profiles: [BackendKind: (share: Double, gflops: Double)] = [:]
+    for (kind, gemm) in gemmTimings {
+      profiles[kind] = (gemm.median / searchTimings[kind]!.median, flops / gemm.median / 1e9)
+    }
+    withExtendedLifetime((documents, queries, scores)) {}
+    return rows(spec, searchTimings, flops: flops, profiles: profiles)
   }
 }

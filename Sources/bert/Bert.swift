@@ -25,10 +25,12 @@ struct Bert: ParsableCommand {
         bert finetune --task classification --train train.csv --dev dev.csv --output runs/sst
         bert evaluate --model runs/sst --data test.csv
         echo "a fine film" | bert predict --model runs/sst
+        bert index --corpus corpus.jsonl --output corpus.index
+        echo "who wrote hamlet" | bert search --index corpus.index
       """,
     version: "0.1.0",
     subcommands: [
       Info.self, Tokenize.self, Encode.self, Finetune.self, Evaluate.self, Predict.self,
-      Quantize.self, Serve.self, Demo.self,
+      Quantize.self, Serve.self, Index.self, Search.self, Demo.self,
     ])
 }

@@ -26,6 +26,12 @@ struct Evaluate: ParsableCommand {
         bert evaluate --model runs/sst --data sst/test.csv
         bert evaluate --model demo-output/tagging --data wsj-test.jsonl
         bert evaluate --model hf-squad-model --data squad/dev.json
+        bert evaluate --task retrieval --queries judged.jsonl --index corpus.index
+
+      --task retrieval scores a search instead: --queries FILE (JSON Lines \
+      {"id","text","relevant":[ids]}, or TSV text<TAB>id<TAB>id...) against --index \
+      FILE, or against --corpus FILE embedded on the fly (--bm25 and --hybrid use the \
+      corpus too), and reports recall@1, @5, @10, @100, mrr@10 and ndcg@10.
       """)
 
   @OptionGroup var compute: ComputeOptions
@@ -35,10 +41,15 @@ struct Evaluate: ParsableCommand {
   @Option(
     help: ArgumentHelp("Labelled data in the task's format.", valueName: "file"),
     completion: .file())
-  var data: String
+  var data: String?
 
-  @Option(help: "The task, only for a model whose directory does not name it (a base BertModel).")
-  var task: TaskName?
+  @Option(
+    help: ArgumentHelp(
+      "The task, only for a model whose directory does not name it (a base BertModel), "
+        + "or retrieval."))
+  var task: EvaluationTask?
+
+  @OptionGroup var retrieval: RetrievalEvaluationOptions
 
   @OptionGroup var batching: BatchingOptions
   @OptionGroup var precisionOptions: PrecisionOptions
@@ -47,6 +58,9 @@ struct Evaluate: ParsableCommand {
 
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
+    if task != .retrieval && data == nil {
+      throw ValidationError("Missing expected argument '--data <file>'.")
+    }
   }
 
   /// Scores the examples, timed to the millisecond.
@@ -55,7 +69,7 @@ struct Evaluate: ParsableCommand {
   ) {
     let started = Date()
     let report = try model.score(
-      examples, source: data, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
+      examples, source: data ?? "", batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
     return (report, (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
   }
 
@@ -66,10 +80,16 @@ struct Evaluate: ParsableCommand {
   func run() throws {
     try reportingErrors("evaluate") {
       try compute.apply()
+      if task == .retrieval {
+        try retrieval.run(
+          modelOptions: modelOptions, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
+        return
+      }
+      let data = data ?? ""
       let directory = try modelOptions.directory()
       let displayPath = modelOptions.model ?? directory.path
       var model = try FineTunedModel(
-        directory: directory, displayPath: displayPath, requested: task)
+        directory: directory, displayPath: displayPath, requested: task?.kind)
       let examples: TaskExamples
       let report: ReadReport
       if model.pairsFromInput, let pairTask = model.task.definition.pairKind {

@@ -213,6 +213,20 @@ public struct SafeTensorsFile: Sendable {
     }
   }
 
+  /// The stored bytes of the tensor `name`, read in place from the mapping
+  /// (little-endian, in its stored dtype), without a copy. The pointer stays
+  /// valid as long as this value or a copy of it lives. Its pages are read on
+  /// demand, so a dense index of any size opens at once.
+  /// - Throws: `SafeTensorsError` if there is no such tensor.
+  public func rawBytes(named name: String) throws(SafeTensorsError) -> UnsafeRawBufferPointer {
+    let info = try lookUp(name)
+    guard info.dataOffsets.count > 0, let base = mapping.base else {
+      return UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+    return UnsafeRawBufferPointer(
+      start: base + dataStart + info.dataOffsets.lowerBound, count: info.dataOffsets.count)
+  }
+
   private func lookUp(_ name: String) throws(SafeTensorsError) -> SafeTensors.TensorInfo {
     guard let info = info(for: name) else {
       throw SafeTensorsError(
