@@ -10,7 +10,9 @@
 #   DURATION=5s Benchmarks/serve_load.sh       # a quick check
 #
 # Environment: DURATION (wrk's -d, default 30s), MIXED_DURATION (the mixed run
-# at concurrency 64, default 300s: the 5-minute memory run), OUT (default serve-load),
+# at concurrency 64, default 300s: the 5-minute memory run), ROBUST_REQUESTS
+# (a last run of at least that many requests, 10% malformed, at concurrency 64;
+# default 10000, about 17 minutes on 2 cores; 0 skips it), OUT (default serve-load),
 # PORT (default 18080), SERVER_CPUS and LOAD_CPUS (taskset lists; default: the
 # server on CPU 0, wrk on CPU 1 of a 2-core machine), SERVER_THREADS (the
 # server's compute threads, default 1, one per server CPU), MAX_BATCH_TOKENS
@@ -102,11 +104,11 @@ done
   done ) > "$out/rss.txt" &
 sampler=$!
 
-run() {  # name connections malformed-share
+run() {  # name connections malformed-share [responses per wrk thread]
   local threads=$(( $2 < 2 ? 1 : 2 ))
   echo "serve_load: $1: $2 connections, $duration" >&2
   taskset -c "$load_cpus" wrk -t"$threads" -c"$2" -d"$duration" --timeout 30s \
-    -s "$here/serve_load.lua" "http://127.0.0.1:$port" -- "$out/bodies.jsonl" "$3" \
+    -s "$here/serve_load.lua" "http://127.0.0.1:$port" -- "$out/bodies.jsonl" "$3" "${4:-0}" \
     | tail -n 1 | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r['run']='$1'; r['connections']=$2; print(json.dumps(r))" \
     | tee -a "$out/results.jsonl"
 }
@@ -121,6 +123,12 @@ run c64 64 0
 curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics-after-c64.txt"
 mixed_start=$(awk 'END {print $1}' "$out/rss.txt")
 duration="$mixed_duration" run mixed64 64 0.1
+# Robustness: at least ROBUST_REQUESTS requests (default 10,000), 10% malformed,
+# however long they take (each of wrk's 2 threads stops after its half).
+robust="${ROBUST_REQUESTS:-10000}"
+if [ "$robust" -gt 0 ]; then
+  duration=3h run robust64 64 0.1 $(( (robust + 1) / 2 ))
+fi
 curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics.txt"
 
 kill -TERM "$server"
@@ -147,6 +155,7 @@ def sequences(name):
     return next(float(l.split()[-1]) for l in open(f"{out}/{name}") if l.startswith("bert_sequences_total"))
 c64_rate = (sequences("metrics-after-c64.txt") - sequences("metrics-before-c64.txt")) / c64["seconds"]
 fours = sum(v for k, v in mixed["statuses"].items() if k.startswith("4"))
+robust = next((r for r in results if r["run"] == "robust64"), None)
 summary = {
     "server_exit_status": status,
     "rss_kb_first": rss[0] if rss else None, "rss_kb_peak": max(rss) if rss else None,
@@ -158,6 +167,9 @@ summary = {
     if c1run.get("inference_p99_ms") else None,
     "c64_sentences_per_second": round(c64_rate, 2),
     "c64_over_offline": round(c64_rate / offline, 3),
+    "robust_requests": robust["requests"] if robust else None,
+    "robust_malformed_sent": robust["malformed_sent"] if robust else None,
+    "robust_4xx": sum(v for k, v in robust["statuses"].items() if k.startswith("4")) if robust else None,
     "responses_5xx": five, "mixed_malformed_sent": mixed["malformed_sent"], "mixed_4xx": fours,
 }
 print(json.dumps(summary))

@@ -32,17 +32,17 @@ final class RequestTiming: @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     var fields = HTTPFields()
-    fields[Self.total] = Self.milliseconds(totalSeconds)
+    fields[.init(Self.total)!] = Self.milliseconds(totalSeconds)
     if ranModel {
-      fields[Self.queue] = Self.milliseconds(queueSeconds)
-      fields[Self.inference] = Self.milliseconds(inferenceSeconds)
+      fields[.init(Self.queue)!] = Self.milliseconds(queueSeconds)
+      fields[.init(Self.inference)!] = Self.milliseconds(inferenceSeconds)
     }
     return fields
   }
 
-  static let total = HTTPField.Name("x-total-time")!
-  static let queue = HTTPField.Name("x-queue-time")!
-  static let inference = HTTPField.Name("x-inference-time")!
+  static let total = "x-total-time"
+  static let queue = "x-queue-time"
+  static let inference = "x-inference-time"
 
   private static func milliseconds(_ seconds: TimeInterval) -> String {
     String(format: "%.3f", seconds * 1000)
