@@ -51,6 +51,8 @@ enum DemoSplits {
         available: (split.train.count, split.eval.count), report: split.report)
     case .regression:
       throw CLIError("the demo has no data set for \(plan.task.rawValue)")
+    case .retrieval:
+      throw CLIError("the demo has no retrieval row yet")
     case .qa:
       let split = DemoData.squad(try squad())
       func short(_ examples: [QAExample]) -> [QAExample] {
@@ -92,6 +94,8 @@ enum DemoBaseline {
       return Double(tags.filter { $0 == majority }.count) / Double(max(tags.count, 1))
     case .pairRegression, .regression:
       return 0  // a constant prediction has no correlation
+    case .retrieval:
+      return 0  // not a demo task (see DemoPlan.taskOrder)
     case .qa:
       return 20  // F1 (0-100): the bar for "learned something"
     }

@@ -25,6 +25,7 @@ enum DemoExport {
     case .pairClassification: try texts(data, kind: .pairClassification, to: folder)
     case .regression: try texts(data, kind: .regression, to: folder)
     case .pairRegression: try texts(data, kind: .pairRegression, to: folder)
+    case .retrieval: throw CLIError("the demo has no retrieval row yet")
     }
     try Data((settings(plan, data).pretty + "\n").utf8).write(
       to: folder.appendingPathComponent("settings.json"), options: .atomic)

@@ -47,7 +47,7 @@ struct Evaluate: ParsableCommand {
     help: ArgumentHelp(
       "The task, only for a model whose directory does not name it (a base BertModel), "
         + "or retrieval."))
-  var task: EvaluationTask?
+  var task: TaskKind?
 
   @OptionGroup var retrieval: RetrievalEvaluationOptions
 
@@ -58,9 +58,15 @@ struct Evaluate: ParsableCommand {
 
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
-    if task != .retrieval && data == nil {
+    if !searches && data == nil {
       throw ValidationError("Missing expected argument '--data <file>'.")
     }
+  }
+
+  /// Whether this evaluation scores a search (`--task retrieval`, or judged
+  /// `--queries` without `--data`) rather than labelled data.
+  private var searches: Bool {
+    task == .retrieval || (task == nil && data == nil && retrieval.queries != nil)
   }
 
   /// Scores the examples, timed to the millisecond.
@@ -80,7 +86,7 @@ struct Evaluate: ParsableCommand {
   func run() throws {
     try reportingErrors("evaluate") {
       try compute.apply()
-      if task == .retrieval {
+      if searches {
         try retrieval.run(
           modelOptions: modelOptions, batchSize: batchSize, maxBatchTokens: batching.maxBatchTokens)
         return
@@ -89,7 +95,7 @@ struct Evaluate: ParsableCommand {
       let directory = try modelOptions.directory()
       let displayPath = modelOptions.model ?? directory.path
       var model = try FineTunedModel(
-        directory: directory, displayPath: displayPath, requested: task?.kind)
+        directory: directory, displayPath: displayPath, requested: task)
       let examples: TaskExamples
       let report: ReadReport
       if model.pairsFromInput, let pairTask = model.task.definition.pairKind {

@@ -1,36 +1,9 @@
-// `bert evaluate --task retrieval`: Recall@k, MRR@10 and nDCG@10 of a search.
-//
-// Retrieval is not (yet) a task of the library's registry, so `evaluate`
-// recognises it by name (`EvaluationTask.retrieval`) and runs this path; once
-// the registry has a retrieval task, its evaluation can call `run` here.
+// `bert evaluate --task retrieval`: Recall@k, MRR@10 and nDCG@10 of a search
+// over a corpus or an index, for judged queries (`--queries`).
 
 import ArgumentParser
 import BERT
 import Foundation
-
-/// `evaluate --task`: a task of the registry, or retrieval.
-enum EvaluationTask: Equatable, ExpressibleByArgument {
-  case registered(TaskKind)
-  case retrieval
-
-  init?(argument: String) {
-    if argument.lowercased() == "retrieval" {
-      self = .retrieval
-    } else if let kind = TaskKind(argument: argument) {
-      self = .registered(kind)
-    } else {
-      return nil
-    }
-  }
-
-  /// The registry's task, nil for retrieval.
-  var kind: TaskKind? {
-    if case .registered(let kind) = self { return kind }
-    return nil
-  }
-
-  static var allValueStrings: [String] { TaskKind.allValueStrings + ["retrieval"] }
-}
 
 /// The options of `evaluate --task retrieval`.
 struct RetrievalEvaluationOptions: ParsableArguments {

@@ -23,6 +23,8 @@ struct HyperParameters {
   var labelAllTokens = false
   /// Text tasks: the layers before the classifier; nil keeps the model's own.
   var classifierHead: SequenceClassifierHead?
+  /// Retrieval: add the positive→query direction to the ranking loss.
+  var symmetricLoss = false
 
   var trainingOptions: TrainingOptions {
     var options = TrainingOptions()
@@ -56,7 +58,8 @@ func makeTask(
       maxLength: settings.maxLength, docStride: settings.docStride,
       maxAnswerLength: settings.maxAnswerLength, labelAllTokens: settings.labelAllTokens,
       classifierHead: settings.classifierHead, labels: labels, seed: settings.seed,
-      trainSource: trainSource, evaluationSource: evaluationSource))
+      symmetricLoss: settings.symmetricLoss, trainSource: trainSource,
+      evaluationSource: evaluationSource))
 }
 
 /// The label set that a model directory fixes for `task`: the `id2label` of a
@@ -174,6 +177,11 @@ struct Finetune: ParsableCommand {
         + "dropout, classifier; this package alone reads it back). Default: pooler.",
       valueName: "head"))
   var classifierHead: SequenceClassifierHead?
+  @Flag(
+    help: ArgumentHelp(
+      "retrieval: also rank each positive against the batch's queries and average both losses "
+        + "(sentence-transformers' MultipleNegativesSymmetricRankingLoss)."))
+  var symmetricLoss = false
 
   func validate() throws {
     let checks: [(Bool, String)] = [
@@ -191,6 +199,7 @@ struct Finetune: ParsableCommand {
         "--classifier-head applies to the classification and regression tasks"
       ),
       (maxAnswerLength >= 1, "--max-answer-length must be at least 1"),
+      (!symmetricLoss || task == .retrieval, "--symmetric-loss applies to the retrieval task"),
     ]
     for (ok, message) in checks where !ok { throw ValidationError(message + ".") }
   }
@@ -221,7 +230,7 @@ struct Finetune: ParsableCommand {
         gradientAccumulation: gradientAccumulation,
         maxAnswerLength: maxAnswerLength, seed: seed, maxSteps: maxSteps,
         lengthBucketing: lengthBucketing, labelAllTokens: labelAllTokens,
-        classifierHead: classifierHead)
+        classifierHead: classifierHead, symmetricLoss: symmetricLoss)
       settings.maxLength = try ModelCheck.maxLength(
         maxLength, fallback: task.definition.defaultMaxLength, config: config,
         tokenizer: tokenizer, minimum: task.definition.minimumLength,

@@ -129,6 +129,7 @@ public enum QuantizedModelDirectory {
       return try BertForSequenceClassification.load(directory: directory).model
     case .tagging: return try BertForTokenClassification.load(directory: directory).model
     case .qa: return try BertForQuestionAnswering.load(directory: directory).model
+    case .retrieval: return try BertModel.load(directory: directory).model
     }
   }
 

@@ -14,6 +14,7 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
   case pairRegression = "pair-regression"
   case tagging
   case qa
+  case retrieval
 
   /// Everything about the task: its head, data, metrics, settings and output.
   public var definition: any TaskDefinition {
@@ -24,6 +25,7 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     case .pairRegression: TextClassificationTask.Definition(kind: .pairRegression)
     case .tagging: TaggingTask.Definition()
     case .qa: QuestionAnsweringTask.Definition()
+    case .retrieval: RetrievalTask.Definition()
     }
   }
 
@@ -126,6 +128,8 @@ public struct FineTuningSetup: Sendable {
   /// A fixed label set (a fine-tuned model's `id2label`); nil takes the training data's.
   public var labels: LabelSet?
   public var seed: UInt64
+  /// Retrieval: add the positive→query direction to the ranking loss.
+  public var symmetricLoss: Bool
   /// The training and evaluation files, for messages.
   public var trainSource: String
   public var evaluationSource: String
@@ -134,8 +138,10 @@ public struct FineTuningSetup: Sendable {
     maxLength: Int = TaskDefaults.maxLength, docStride: Int = TaskDefaults.docStride,
     maxAnswerLength: Int = TaskDefaults.maxAnswerLength, labelAllTokens: Bool = false,
     classifierHead: SequenceClassifierHead? = nil, labels: LabelSet? = nil, seed: UInt64 = 42,
-    trainSource: String = "train", evaluationSource: String = "evaluation"
+    symmetricLoss: Bool = false, trainSource: String = "train",
+    evaluationSource: String = "evaluation"
   ) {
+    self.symmetricLoss = symmetricLoss
     self.maxLength = maxLength
     self.docStride = docStride
     self.maxAnswerLength = maxAnswerLength

@@ -32,6 +32,12 @@ public protocol FineTuningTask: AnyObject {
   /// a caller can warn early. Empty by default.
   var evaluationUnseenLabels: [String: Int] { get }
 
+  /// The micro-batches of an epoch from its shuffled feature order, at most
+  /// `batchSize` features each. By default `order` cut in turn; a task whose
+  /// batches must not hold some features together (retrieval: a duplicate
+  /// positive) arranges them itself, deterministically in `order`.
+  func batches(_ order: [Int], batchSize: Int) -> [[Int]]
+
   /// Writes a Hugging Face model directory: `config.json`, `model.safetensors`,
   /// `vocab.txt` and `tokenizer_config.json`.
   func save(to directory: URL) throws
@@ -40,6 +46,11 @@ public protocol FineTuningTask: AnyObject {
 extension FineTuningTask {
   public var evaluationUnseenLabels: [String: Int] { [:] }
   public var precision: Precision { .fp32 }
+  public func batches(_ order: [Int], batchSize: Int) -> [[Int]] {
+    stride(from: 0, to: order.count, by: batchSize).map {
+      Array(order[$0..<min(order.count, $0 + batchSize)])
+    }
+  }
 }
 
 /// Scores of one evaluation.

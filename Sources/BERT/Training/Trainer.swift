@@ -102,7 +102,7 @@ public final class Trainer {
     let parameters = task.namedParameters
     let optimizer = AdamW(
       parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
-    let batchesPerEpoch = (task.trainingFeatureCount + options.batchSize - 1) / options.batchSize
+    let batchesPerEpoch = batchOrder(task, epoch: 0).count
     let updatesPerEpoch =
       (batchesPerEpoch + options.gradientAccumulation - 1) / options.gradientAccumulation
     let plannedSteps = updatesPerEpoch * options.epochs
@@ -226,9 +226,7 @@ public final class Trainer {
         indices[start..<min(indices.count, start + pool)].sorted { lengths[$0] > lengths[$1] }
       }
     }
-    var batches = stride(from: 0, to: indices.count, by: options.batchSize).map {
-      Array(indices[$0..<min(indices.count, $0 + options.batchSize)])
-    }
+    var batches = task.batches(indices, batchSize: options.batchSize)
     if options.lengthBucketing { shuffle(&batches, &generator) }
     return batches
   }
