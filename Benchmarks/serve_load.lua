@@ -5,7 +5,7 @@
 -- forward passes that held each request), and prints one JSON line when wrk is
 -- done.
 --
---   wrk -t2 -c8 -d30s -s serve_load.lua http://127.0.0.1:8080 -- bodies.jsonl 0.1 [responses-per-thread]
+--   wrk -t2 -c8 -d30s -s serve_load.lua http://127.0.0.1:8080 -- bodies.jsonl 0.1
 
 local threads = {}
 
@@ -30,9 +30,6 @@ function init(args)
     if #line > 0 then table.insert(bodies, line) end
   end
   share = tonumber(args[2] or "0")
-  -- With a third argument, this thread stops after that many responses.
-  limit = tonumber(args[3] or "0")
-  responses = 0
   statuses = {}
   inference = {}
   sent_malformed = 0
@@ -55,8 +52,6 @@ end
 function response(status, headers, body)
   local key = tostring(status)
   statuses[key] = (statuses[key] or 0) + 1
-  responses = responses + 1
-  if limit > 0 and responses >= limit then wrk.thread:stop() end
   local ms = headers["x-inference-time"]
   if ms then table.insert(inference, tonumber(ms)) end
 end

@@ -104,11 +104,11 @@ done
   done ) > "$out/rss.txt" &
 sampler=$!
 
-run() {  # name connections malformed-share [responses per wrk thread]
+run() {  # name connections malformed-share
   local threads=$(( $2 < 2 ? 1 : 2 ))
   echo "serve_load: $1: $2 connections, $duration" >&2
   taskset -c "$load_cpus" wrk -t"$threads" -c"$2" -d"$duration" --timeout 30s \
-    -s "$here/serve_load.lua" "http://127.0.0.1:$port" -- "$out/bodies.jsonl" "$3" "${4:-0}" \
+    -s "$here/serve_load.lua" "http://127.0.0.1:$port" -- "$out/bodies.jsonl" "$3" \
     | tail -n 1 | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); r['run']='$1'; r['connections']=$2; print(json.dumps(r))" \
     | tee -a "$out/results.jsonl"
 }
@@ -124,10 +124,22 @@ curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics-after-c64.txt"
 mixed_start=$(awk 'END {print $1}' "$out/rss.txt")
 duration="$mixed_duration" run mixed64 64 0.1
 # Robustness: at least ROBUST_REQUESTS requests (default 10,000), 10% malformed,
-# however long they take (each of wrk's 2 threads stops after its half).
+# however long they take: wrk runs until the server has answered that many more
+# (its own request counter), then SIGINT makes it stop and report.
+answered() {
+  curl -s "http://127.0.0.1:$port/metrics" \
+    | awk '/^bert_request_duration_seconds_count\{route="\/v1\/embeddings"\}/ {print int($2)}'
+}
 robust="${ROBUST_REQUESTS:-10000}"
 if [ "$robust" -gt 0 ]; then
-  duration=3h run robust64 64 0.1 $(( (robust + 1) / 2 ))
+  previous=-1  # let the requests the last run left behind finish first
+  while [ "$(answered)" != "$previous" ]; do previous=$(answered); sleep 3; done
+  target=$(( previous + robust ))
+  duration=12h run robust64 64 0.1 &
+  runner=$!
+  while [ "$(answered)" -lt "$target" ] && kill -0 "$runner" 2> /dev/null; do sleep 2; done
+  pkill -INT -x wrk || true
+  wait "$runner"
 fi
 curl -s "http://127.0.0.1:$port/metrics" > "$out/metrics.txt"
 
