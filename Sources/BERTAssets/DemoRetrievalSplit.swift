@@ -2,51 +2,17 @@ import BERT
 
 /// SQuAD as a retrieval benchmark: questions are queries, paragraphs are
 /// documents, and a question's own paragraph is its one relevant document.
-/// Built by ``DemoData/retrieval(_:trainArticleFraction:)``.
+/// Built by ``DemoData/retrieval(_:trainArticleFraction:)``; the types are the
+/// retrieval task's and the search commands' own (`line` is 0: SQuAD is JSON).
 public struct DemoRetrievalSplit: Sendable, Equatable {
-  /// A training query and the paragraph that answers it.
-  public struct Pair: Sendable, Equatable {
-    public var query: String
-    public var positive: String
-
-    public init(query: String, positive: String) {
-      self.query = query
-      self.positive = positive
-    }
-  }
-
-  /// An evaluation query with the ids of its relevant documents.
-  public struct Query: Sendable, Equatable {
-    public var id: String
-    public var text: String
-    public var relevant: [String]
-
-    public init(id: String, text: String, relevant: [String]) {
-      self.id = id
-      self.text = text
-      self.relevant = relevant
-    }
-  }
-
-  /// A corpus document.
-  public struct Document: Sendable, Equatable {
-    public var id: String
-    public var text: String
-
-    public init(id: String, text: String) {
-      self.id = id
-      self.text = text
-    }
-  }
-
   /// The questions of the training articles with their paragraphs, in file order.
-  public var train: [Pair]
+  public var train: [RetrievalExample]
   /// The questions of the held-out articles, in file order.
-  public var queries: [Query]
+  public var queries: [JudgedQuery]
   /// Every paragraph of every article, once, in file order; its id is the
   /// article's title, a slash and the paragraph's position in the article
   /// (from 0), as `Super_Bowl_50/3`.
-  public var corpus: [Document]
+  public var corpus: [IdentifiedText]
 }
 
 extension DemoData {
@@ -72,13 +38,15 @@ extension DemoData {
           paragraphsInArticle[example.title] = position + 1
           let id = "\(example.title)/\(position)"
           paragraphID[key] = id
-          split.corpus.append(.init(id: id, text: example.context))
+          split.corpus.append(IdentifiedText(id: id, text: example.context, line: 0))
           return id
         }()
       if trainIDs.contains(example.id) {
-        split.train.append(.init(query: example.question, positive: example.context))
+        split.train.append(RetrievalExample(query: example.question, positive: example.context))
       } else {
-        split.queries.append(.init(id: example.id, text: example.question, relevant: [id]))
+        split.queries.append(
+          JudgedQuery(
+            query: IdentifiedText(id: example.id, text: example.question, line: 0), relevant: [id]))
       }
     }
     return split

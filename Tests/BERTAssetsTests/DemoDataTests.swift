@@ -103,7 +103,10 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         .init(query: "Who sings?", positive: "Cats sleep. Dogs bark loudly. Birds sing."),
         .init(query: "What is big?", positive: "Rome is old. Paris is big."),
       ])
-    #expect(split.queries == [.init(id: "C0", text: "How many?", relevant: ["C/0"])])
+    #expect(
+      split.queries == [
+        .init(query: .init(id: "C0", text: "How many?", line: 0), relevant: ["C/0"])
+      ])
     #expect(split.corpus.map(\.id) == ["A/0", "B/0", "C/0"])
     #expect(split.corpus.map(\.text).last == "Only one sentence here.")
   }

@@ -27,6 +27,11 @@ public struct IdentifiedText: Equatable, Sendable {
 public struct JudgedQuery: Equatable, Sendable {
   public var query: IdentifiedText
   public var relevant: [String]
+
+  public init(query: IdentifiedText, relevant: [String]) {
+    self.query = query
+    self.relevant = relevant
+  }
 }
 
 /// Reads corpora and query files.
