@@ -53,6 +53,13 @@ enum Report {
         if kind == .search, let share = row.gemmShare, let rate = row.gemmGflops {
           line += " gemm " + Report.number(rate) + " GF/s top-k +"
           line += Report.number(100 * (1 / share - 1), 0) + "%"
+          if let full = row.fullGemmGflops, let gflops = row.gflops {
+            line += " of full GEMM " + Report.number(100 * gflops / full, 0) + "%"
+          }
+          if let read = row.readSeconds {
+            line += " read " + Report.seconds(read) + " ×"
+            line += Report.number(row.medianSeconds / read, 2)
+          }
         } else if let share = row.gemmShare {
           line += " gemm " + Report.number(100 * share, 0) + "%"
         }
@@ -98,7 +105,8 @@ enum Report {
       "Fine-tuning step (forward, loss, backward, clip, AdamW): GFLOP/s = 3 × forward GEMM FLOPs"
     case .search:
       "Exact search, top 10, N×D documents, Q queries: GFLOP/s = 2QND / time; gemm GF/s = the "
-        + "same GEMMs alone; top-k = search time / GEMM time − 1"
+        + "same GEMMs alone; top-k = search time / GEMM time − 1; of full GEMM = GFLOP/s over one "
+        + "GEMM's at [Q, N]; read = reading the vectors once, × = search time / read time"
     }
   }
 

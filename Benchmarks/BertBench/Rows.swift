@@ -217,6 +217,11 @@ struct BenchRow: Codable {
   var gemmShare: Double?
   /// That pass's GEMM rate, GFLOP/s of the products it issued.
   var gemmGflops: Double?
+  /// Search rows: the backend's rate for one GEMM over the whole shape,
+  /// [Q, D] · [N, D]ᵀ into [Q, N], the reference of the 70% target.
+  var fullGemmGflops: Double?
+  /// Search rows: seconds to read the N×D document vectors once (a threaded sum).
+  var readSeconds: Double?
 
   enum CodingKeys: String, CodingKey {
     case kind, backend, name, batch, seq, threads, precision
@@ -231,6 +236,8 @@ struct BenchRow: Codable {
     case sequencesPerSecond = "sequences_per_s"
     case gemmShare = "gemm_share"
     case gemmGflops = "gemm_gflops"
+    case fullGemmGflops = "full_gemm_gflops"
+    case readSeconds = "read_s"
   }
 
   /// The contract's fields are always written, as null where they do not apply.
@@ -254,6 +261,8 @@ struct BenchRow: Codable {
     try c.encodeIfPresent(sequencesPerSecond, forKey: .sequencesPerSecond)
     try c.encodeIfPresent(gemmShare, forKey: .gemmShare)
     try c.encodeIfPresent(gemmGflops, forKey: .gemmGflops)
+    try c.encodeIfPresent(fullGemmGflops, forKey: .fullGemmGflops)
+    try c.encodeIfPresent(readSeconds, forKey: .readSeconds)
   }
 
   /// The key that pairs this row with the same row on another backend or in PyTorch.

@@ -18,7 +18,7 @@ struct Bert: ParsableCommand {
       puts it there).
 
       Examples:
-        bert demo --quick                      fine-tune the five demo tasks on small subsets
+        bert demo --quick                      fine-tune the demo tasks on small subsets
         bert info
         echo "Hello world" | bert tokenize
         echo "Hello world" | bert encode --pooling mean

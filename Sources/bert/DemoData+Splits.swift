@@ -12,6 +12,9 @@ struct DemoSplitData {
   /// The full split sizes before subsetting, and notes for the log.
   var available: (train: Int, eval: Int)
   var report: ReadReport
+  /// Retrieval: the held-out queries (also `eval`) and the corpus they search.
+  var queries: [JudgedQuery] = []
+  var corpus: [IdentifiedText] = []
 }
 
 enum DemoSplits {
@@ -52,7 +55,13 @@ enum DemoSplits {
     case .regression:
       throw CLIError("the demo has no data set for \(plan.task.rawValue)")
     case .retrieval:
-      throw CLIError("the demo has no retrieval row yet")
+      let read = try squad()
+      let split = DemoData.retrieval(read)
+      let queries = evenlySpaced(split.queries, plan.evalLimit)
+      return DemoSplitData(
+        train: .other(evenlySpaced(split.train, plan.trainLimit)), eval: .other(queries),
+        available: (split.train.count, split.queries.count), report: read.report,
+        queries: queries, corpus: split.corpus)
     case .qa:
       let split = DemoData.squad(try squad())
       func short(_ examples: [QAExample]) -> [QAExample] {
@@ -95,7 +104,7 @@ enum DemoBaseline {
     case .pairRegression, .regression:
       return 0  // a constant prediction has no correlation
     case .retrieval:
-      return 0  // not a demo task (see DemoPlan.taskOrder)
+      return .nan  // the pretrained model's score, measured by DemoRetrieval.compare
     case .qa:
       return 20  // F1 (0-100): the bar for "learned something"
     }

@@ -25,7 +25,23 @@ enum DemoExport {
     case .pairClassification: try texts(data, kind: .pairClassification, to: folder)
     case .regression: try texts(data, kind: .regression, to: folder)
     case .pairRegression: try texts(data, kind: .pairRegression, to: folder)
-    case .retrieval: throw CLIError("the demo has no retrieval row yet")
+    case .retrieval:
+      try lines(
+        data.train.retrievalPairs.map {
+          .object([("query", .string($0.query)), ("positive", .string($0.positive))])
+        }
+      )
+      .write(to: folder.appendingPathComponent("train.jsonl"), options: .atomic)
+      try lines(
+        data.queries.map {
+          .object([
+            ("id", .string($0.query.id)), ("text", .string($0.query.text)),
+            ("relevant", .strings($0.relevant)),
+          ])
+        }
+      ).write(to: folder.appendingPathComponent("queries.jsonl"), options: .atomic)
+      try lines(data.corpus.map { .object([("id", .string($0.id)), ("text", .string($0.text))]) })
+        .write(to: folder.appendingPathComponent("corpus.jsonl"), options: .atomic)
     }
     try Data((settings(plan, data).pretty + "\n").utf8).write(
       to: folder.appendingPathComponent("settings.json"), options: .atomic)
@@ -57,6 +73,13 @@ enum DemoExport {
     }
     if plan.task == .tagging {
       members.append(("label_all_tokens", .bool(s.labelAllTokens)))
+    }
+    if plan.task == .retrieval {
+      members += [
+        ("corpus_documents", .int(data.corpus.count)),
+        ("loss", .string("multiple-negatives ranking, in-batch negatives, no duplicate texts")),
+        ("scale", .float(RetrievalTask.scale)),
+      ]
     }
     members += [
       ("seed", .int(Int(s.seed))),

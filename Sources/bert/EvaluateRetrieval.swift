@@ -42,7 +42,6 @@ struct RetrievalEvaluationOptions: ParsableArguments {
     let started = Date()
     let judged = try CorpusReader.readJudged(URL(fileURLWithPath: queries))
     let texts = judged.map(\.query.text)
-    let depth = 100
     let documents = try corpus.map { try CorpusReader.read(URL(fileURLWithPath: $0)) }
 
     var dense: [[SearchHit]]?
@@ -60,31 +59,25 @@ struct RetrievalEvaluationOptions: ParsableArguments {
             path: index, index: denseIndex.model.description, model: identity.description)
         }
       } else {
-        let documents = documents!
-        let vectors = try RetrievalModel.embed(
-          documents.map(\.text), pipeline: pipeline, batchSize: batchSize,
-          maxBatchTokens: maxBatchTokens, maxLength: nil, title: "corpus")
-        denseIndex = try DenseIndex(
-          vectors: vectors, ids: documents.map(\.id), model: identity, path: corpus!)
+        denseIndex = try RetrievalRankings.index(
+          documents!, pipeline: pipeline, identity: identity, path: corpus!,
+          batchSize: batchSize, maxBatchTokens: maxBatchTokens)
       }
-      let vectors = try RetrievalModel.embed(
-        texts, pipeline: pipeline, batchSize: batchSize, maxBatchTokens: maxBatchTokens,
-        maxLength: nil, title: "queries")
-      dense = try denseIndex.search(queries: vectors, topK: depth)
+      dense = try RetrievalRankings.dense(
+        texts, index: denseIndex, pipeline: pipeline, batchSize: batchSize,
+        maxBatchTokens: maxBatchTokens)
     }
     var lexical: [[SearchHit]]?
     if bm25 || hybrid, let documents {
-      lexical = try BM25Index(ids: documents.map(\.id), texts: documents.map(\.text))
-        .search(texts, topK: depth)
+      lexical = try RetrievalRankings.lexical(texts, documents: documents)
     }
     let rankings: [[SearchHit]]
     if hybrid, let dense, let lexical {
-      rankings = zip(lexical, dense).map { ScoreFusion.standard.fuse([$0, $1], topK: depth) }
+      rankings = RetrievalRankings.hybrid(lexical: lexical, dense: dense)
     } else {
       rankings = dense ?? lexical ?? []
     }
-    let metrics = RetrievalMetrics(
-      rankings: rankings.map { $0.map(\.id) }, relevant: judged.map { Set($0.relevant) })
+    let metrics = RetrievalRankings.metrics(rankings, judged: judged)
     let method = bm25 ? "bm25" : hybrid ? "hybrid" : "dense"
     let seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
     let output = JSONOut.object([
@@ -102,5 +95,49 @@ struct RetrievalEvaluationOptions: ParsableArguments {
       "evaluate: mrr@10 \(String(format: "%.4f", metrics.mrrAt10)), recall@10 "
         + "\(String(format: "%.4f", metrics.recall[10] ?? 0)) over \(metrics.queryCount) queries "
         + "(\(method))")
+  }
+}
+
+/// The rankings that `evaluate --task retrieval` and the demo's retrieval row
+/// score: dense, BM25 and their fusion, each `depth` deep (Recall@100 needs 100).
+enum RetrievalRankings {
+  static let depth = 100
+
+  /// An in-memory index of `documents` embedded by `pipeline`, with a progress bar.
+  static func index(
+    _ documents: [IdentifiedText], pipeline: BertPipeline, identity: ModelIdentity, path: String,
+    batchSize: Int, maxBatchTokens: Int?
+  ) throws -> DenseIndex {
+    let vectors = try RetrievalModel.embed(
+      documents.map(\.text), pipeline: pipeline, batchSize: batchSize,
+      maxBatchTokens: maxBatchTokens, maxLength: nil, title: "corpus")  // [N][D]
+    return try DenseIndex(vectors: vectors, ids: documents.map(\.id), model: identity, path: path)
+  }
+
+  /// The exact dense ranking of each query in `index`.
+  static func dense(
+    _ queries: [String], index: DenseIndex, pipeline: BertPipeline, batchSize: Int,
+    maxBatchTokens: Int?
+  ) throws -> [[SearchHit]] {
+    let vectors = try RetrievalModel.embed(
+      queries, pipeline: pipeline, batchSize: batchSize, maxBatchTokens: maxBatchTokens,
+      maxLength: nil, title: "queries")  // [Q][D]
+    return try index.search(queries: vectors, topK: depth)
+  }
+
+  /// The BM25 ranking of each query over `documents` (k1 1.5, b 0.75).
+  static func lexical(_ queries: [String], documents: [IdentifiedText]) throws -> [[SearchHit]] {
+    try BM25Index(ids: documents.map(\.id), texts: documents.map(\.text))
+      .search(queries, topK: depth)
+  }
+
+  /// BM25 and dense fused by reciprocal rank (k = 60), query by query.
+  static func hybrid(lexical: [[SearchHit]], dense: [[SearchHit]]) -> [[SearchHit]] {
+    zip(lexical, dense).map { ScoreFusion.standard.fuse([$0, $1], topK: depth) }
+  }
+
+  static func metrics(_ rankings: [[SearchHit]], judged: [JudgedQuery]) -> RetrievalMetrics {
+    RetrievalMetrics(
+      rankings: rankings.map { $0.map(\.id) }, relevant: judged.map { Set($0.relevant) })
   }
 }

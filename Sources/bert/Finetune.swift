@@ -25,6 +25,17 @@ struct HyperParameters {
   var classifierHead: SequenceClassifierHead?
   /// Retrieval: add the positive→query direction to the ranking loss.
   var symmetricLoss = false
+  @Option(
+    help: ArgumentHelp(
+      "retrieval: before training, mine this many hard negatives per pair with the starting "
+        + "model among the data's passages (kept in --output as \(HardNegativeMining.fileName)).",
+      valueName: "k"))
+  var mineHardNegatives: Int?
+  @Option(
+    help: ArgumentHelp(
+      "retrieval: a mined negative scores at most the positive's score minus this, so that "
+        + "unlabelled positives are left out.", valueName: "margin"))
+  var negativeMargin: Float = 0.05
 
   var trainingOptions: TrainingOptions {
     var options = TrainingOptions()
@@ -182,6 +193,17 @@ struct Finetune: ParsableCommand {
       "retrieval: also rank each positive against the batch's queries and average both losses "
         + "(sentence-transformers' MultipleNegativesSymmetricRankingLoss)."))
   var symmetricLoss = false
+  @Option(
+    help: ArgumentHelp(
+      "retrieval: before training, mine this many hard negatives per pair with the starting "
+        + "model among the data's passages (kept in --output as \(HardNegativeMining.fileName)).",
+      valueName: "k"))
+  var mineHardNegatives: Int?
+  @Option(
+    help: ArgumentHelp(
+      "retrieval: a mined negative scores at most the positive's score minus this, so that "
+        + "unlabelled positives are left out.", valueName: "margin"))
+  var negativeMargin: Float = 0.05
 
   func validate() throws {
     let checks: [(Bool, String)] = [
@@ -200,6 +222,12 @@ struct Finetune: ParsableCommand {
       ),
       (maxAnswerLength >= 1, "--max-answer-length must be at least 1"),
       (!symmetricLoss || task == .retrieval, "--symmetric-loss applies to the retrieval task"),
+      (
+        mineHardNegatives == nil || task == .retrieval,
+        "--mine-hard-negatives applies to the retrieval task"
+      ),
+      ((mineHardNegatives ?? 1) >= 1, "--mine-hard-negatives must be at least 1"),
+      (negativeMargin.isFinite, "--negative-margin must be a number"),
     ]
     for (ok, message) in checks where !ok { throw ValidationError(message + ".") }
   }
@@ -247,10 +275,19 @@ struct Finetune: ParsableCommand {
           "--output must not be the model directory \(modelPath): it would overwrite it")
       }
 
-      let (trainExamples, trainReport) = try TaskExamples.read(
+      var (trainExamples, trainReport) = try TaskExamples.read(
         train, task: task, requireLabels: true, option: "--train",
         tsvQuoting: dataOptions.tsvQuoting)
       reportRead(trainReport)
+      if let mineHardNegatives {
+        trainExamples = .other(
+          try HardNegativeMining.pairs(
+            trainExamples.retrievalPairs,
+            miner: HardNegativeMiner(
+              count: mineHardNegatives, margin: negativeMargin),
+            directory: directory, maxLength: settings.maxLength, batchSize: batchSize,
+            output: outputURL))
+      }
       var devExamples: TaskExamples?
       if let dev {
         let (examples, report) = try TaskExamples.read(

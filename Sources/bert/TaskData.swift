@@ -78,3 +78,11 @@ func warnUnseenLabels(_ unseen: [String: Int], source: String, task: TaskName, k
       + "\(labels.count == 1 ? "it" : "them"), so \(total == 1 ? "it counts" : "they count") "
       + "as wrong")
 }
+
+extension TaskExamples {
+  /// The retrieval pairs of `.other`; empty for other data.
+  var retrievalPairs: [RetrievalExample] {
+    guard case .other(let items) = self else { return [] }
+    return items.compactMap { $0 as? RetrievalExample }
+  }
+}

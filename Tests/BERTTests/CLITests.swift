@@ -149,6 +149,47 @@ import Testing
       stdin: "one text\n", "fitting a whitening needs at least two texts")
   }
 
+  @Test func retrievalMinesHardNegativesOnceAndKeepsThem() throws {
+    let (run, output) = try Self.finetune(
+      "retrieval", train: "retrieval-train.jsonl",
+      extra: ["--mine-hard-negatives", "2", "--negative-margin=-10", "--max-length", "32"])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(
+      run.stderr.contains("mining 2 hard negatives per pair among 5 passages"), "\(run.stderr)")
+    let mined = try String(
+      contentsOf: output.appendingPathComponent("mined-negatives.jsonl"), encoding: .utf8
+    ).split(separator: "\n").map {
+      try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+    #expect(mined.count == 6)
+    let positivesOf = Dictionary(
+      mined.map { ($0["query"] as! String, [$0["positive"] as! String]) }, uniquingKeysWith: +)
+    for pair in mined {
+      let negatives = try #require(pair["negatives"] as? [String])
+      // A margin of -10 lets every other passage in: two of the four (three
+      // for the cat's two queries) that are not a positive of the same query.
+      #expect(negatives.count == 2, "\(pair)")
+      #expect(Set(negatives).isDisjoint(with: positivesOf[pair["query"] as! String]!), "\(pair)")
+      #expect(Set(negatives).count == 2)
+    }
+    #expect(
+      FileManager.default.fileExists(atPath: output.appendingPathComponent("modules.json").path))
+  }
+
+  @Test func mineHardNegativesIsRefusedWhereItDoesNotApply() throws {
+    let zero = try Self.finetune(
+      "retrieval", train: "retrieval-train.jsonl", extra: ["--mine-hard-negatives", "0"])
+    #expect(zero.run.status != 0)
+    #expect(
+      zero.run.stderr.contains("--mine-hard-negatives must be at least 1"), "\(zero.run.stderr)")
+    let other = try Self.finetune(
+      "classification", train: "sentiment-train.csv", extra: ["--mine-hard-negatives", "1"])
+    #expect(other.run.status != 0)
+    #expect(
+      other.run.stderr.contains("--mine-hard-negatives applies to the retrieval task"),
+      "\(other.run.stderr)")
+  }
+
   // MARK: - finetune, evaluate, predict for every task
 
   @Test func classificationEndToEnd() throws {

@@ -225,7 +225,8 @@ public struct DenseIndex: @unchecked Sendable {
   /// The `topK` documents of highest inner product with each query.
   ///
   /// Exact search: one GEMM per block of Qb queries × Nb documents through the
-  /// current backend (scores [Qb, Nb] = queries · documentsᵀ), each block's
+  /// current backend (scores [Qb, Nb] = queries · documentsᵀ; for at most
+  /// four queries, threaded dot products that read each document once), each block's
   /// scores offered to one bounded heap per query and thread (``TopK``), the
   /// heaps merged at the end; the corpus is never sorted. Ties rank the
   /// earlier document first.
@@ -294,12 +295,16 @@ public struct DenseIndex: @unchecked Sendable {
       } else {
         documents = storage.floats! + blockStart * d
       }
-      // scores [Qb, rows] = A [Qb, D] · documents [rows, D]ᵀ
-      a.withUnsafeBufferPointer { a in
-        scores.withUnsafeMutableBufferPointer { c in
-          backend.sgemm(
-            transposeA: false, transposeB: true, m: q, n: rows, k: d, alpha: 1,
-            a: a.baseAddress!, lda: d, b: documents, ldb: d, beta: 0, c: c.baseAddress!, ldc: rows)
+      let direct = q <= Self.directQueryLimit
+      if !direct {
+        // scores [Qb, rows] = A [Qb, D] · documents [rows, D]ᵀ
+        a.withUnsafeBufferPointer { a in
+          scores.withUnsafeMutableBufferPointer { c in
+            backend.sgemm(
+              transposeA: false, transposeB: true, m: q, n: rows, k: d, alpha: 1,
+              a: a.baseAddress!, lda: d, b: documents, ldb: d, beta: 0, c: c.baseAddress!,
+              ldc: rows)
+          }
         }
       }
       let documentScales = precision == .int8 ? storage.scales! + blockStart : nil
@@ -310,6 +315,18 @@ public struct DenseIndex: @unchecked Sendable {
             let lower = min(rows, slot * chunk)
             let upper = min(rows, lower + chunk)
             guard lower < upper else { return }
+            if direct {
+              // A few queries: each thread's documents are read once, each
+              // row dotted with every query (a GEMM would pack them first).
+              a.withUnsafeBufferPointer { a in
+                for j in lower..<upper {
+                  let document = documents + j * d
+                  for row in 0..<q {
+                    c[row * rows + j] = Self.dot(a.baseAddress! + row * d, document, d)
+                  }
+                }
+              }
+            }
             for row in 0..<q {
               let line = c.baseAddress! + row * rows
               if let documentScales {
@@ -329,6 +346,43 @@ public struct DenseIndex: @unchecked Sendable {
       for slot in 1..<slots { merged.merge(heaps[row * slots + slot]) }
       return merged.sorted().map { (index: $0.index, score: $0.score) }
     }
+  }
+
+  /// Up to this many queries, search computes its dot products itself rather
+  /// than through the GEMM: the single-query case is bound by reading the
+  /// vectors, and a GEMM of one row runs well below memory speed.
+  static let directQueryLimit = 4
+
+  /// Σ x[i]·y[i] over `n` values, in four 8-wide accumulators.
+  @inline(__always)
+  static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+    let rawX = UnsafeRawPointer(x)
+    let rawY = UnsafeRawPointer(y)
+    func load(_ raw: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+      raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+    }
+    var s0 = SIMD8<Float>()
+    var s1 = SIMD8<Float>()
+    var s2 = SIMD8<Float>()
+    var s3 = SIMD8<Float>()
+    var i = 0
+    while i + 32 <= n {
+      s0 = s0.addingProduct(load(rawX, i), load(rawY, i))
+      s1 = s1.addingProduct(load(rawX, i + 8), load(rawY, i + 8))
+      s2 = s2.addingProduct(load(rawX, i + 16), load(rawY, i + 16))
+      s3 = s3.addingProduct(load(rawX, i + 24), load(rawY, i + 24))
+      i += 32
+    }
+    while i + 8 <= n {
+      s0 = s0.addingProduct(load(rawX, i), load(rawY, i))
+      i += 8
+    }
+    var total = ((s0 + s1) + (s2 + s3)).sum()
+    while i < n {
+      total += x[i] * y[i]
+      i += 1
+    }
+    return total
   }
 
   /// Symmetric int8 quantization of one vector: values in [-127, 127] and the

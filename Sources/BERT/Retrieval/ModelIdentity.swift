@@ -39,6 +39,14 @@ public struct ModelIdentity: Codable, Equatable, Sendable, CustomStringConvertib
     self.dimension = dimension
   }
 
+  /// The identity of vectors that never leave this process (an index built
+  /// in memory to rank once): no name, path or fingerprint.
+  public static func inMemory(pooling: String, normalized: Bool, dimension: Int) -> ModelIdentity {
+    ModelIdentity(
+      name: "(in memory)", path: "", fingerprint: "", pooling: pooling, normalized: normalized,
+      dimension: dimension)
+  }
+
   /// The identity of the model in `directory`, embedding as `embedding` says,
   /// with vectors of `dimension` values.
   public init(directory: URL, embedding: EmbeddingSettings, dimension: Int) throws {

@@ -20,7 +20,8 @@ public final class RetrievalTask: FineTuningTask {
   /// Whether the loss adds the positive→query direction.
   public let symmetric: Bool
   /// The inverse temperature of the loss (sentence-transformers' 20).
-  public let scale: Float = 20
+  public static let scale: Float = 20
+  public var scale: Float { Self.scale }
   /// Whether texts are lower-cased before tokenizing (`do_lower_case`).
   let lowercasesInput: Bool
   let sourceDirectory: URL
@@ -169,11 +170,9 @@ public final class RetrievalTask: FineTuningTask {
     let pipeline = pipeline
     let queries = pipeline.embed(examples.map(\.query), batchSize: batchSize)  // [Q][H]
     let documents = pipeline.embed(corpus, batchSize: batchSize)  // [D][H]
-    let identity = ModelIdentity(
-      name: "", path: "", fingerprint: "", pooling: "\(pooling)", normalized: true,
-      dimension: model.config.hiddenSize)
     let index = try DenseIndex(
-      vectors: documents, ids: corpus.indices.map(String.init), model: identity)
+      vectors: documents, ids: corpus.indices.map(String.init),
+      model: .inMemory(pooling: "\(pooling)", normalized: true, dimension: model.config.hiddenSize))
     let rankings = try index.search(queries: queries, topK: 10).map { $0.map(\.id) }
     let metrics = RetrievalMetrics(rankings: rankings, relevant: relevant).named
     return EvaluationReport(
