@@ -71,34 +71,38 @@ public enum Compute {
     }
   }
 
-  nonisolated(unsafe) private static var singleThreadedDepth = 0
-
-  /// The threads one GEMM call may use: ``threadCount``, or 1 inside
-  /// ``withSingleThreadedGEMM(_:)``.
+  /// The threads one GEMM call may use: ``threadCount``, or 1 inside a chunk
+  /// of a parallel loop (``Parallel/isInsideRegion``), such as attention's
+  /// (batch, head) pairs. The rule is per thread: a caller on another thread
+  /// keeps its split, so its results do not depend on what else is running.
   public static var gemmThreadCount: Int {
-    lock.withLock { singleThreadedDepth > 0 ? 1 : globalThreadCount }
+    Parallel.isInsideRegion ? 1 : threadCount
   }
 
-  /// Runs `body` with every GEMM call single-threaded (OpenBLAS's too), for
-  /// callers that split many small products across the threads themselves,
-  /// such as attention over (batch, head) pairs. Process-wide while it runs.
+  nonisolated(unsafe) private static var openBLASThreadsOffDepth = 0
+
+  /// Runs `body`, which splits many small products across the threads itself
+  /// (GEMMs inside its parallel chunks are single-threaded by
+  /// ``gemmThreadCount``). Under `BERT_OPENBLAS_THREADING=openblas`, where
+  /// OpenBLAS threads each call, it also sets OpenBLAS's own thread count to 1
+  /// while `body` runs; that setting is OpenBLAS's and process-wide. Otherwise
+  /// OpenBLAS is single-threaded anyway and nothing else changes.
   public static func withSingleThreadedGEMM<R>(_ body: () throws -> R) rethrows -> R {
-    let first = lock.withLock {
-      singleThreadedDepth += 1
-      return singleThreadedDepth == 1
-    }
     #if OpenBLAS
-      if first { OpenBLASBackend.setThreadCount(1) }
-    #endif
-    defer {
-      let last = lock.withLock {
-        singleThreadedDepth -= 1
-        return singleThreadedDepth == 0
+      guard !OpenBLASBackend.splitsAcrossThreads else { return try body() }
+      let first = lock.withLock {
+        openBLASThreadsOffDepth += 1
+        return openBLASThreadsOffDepth == 1
       }
-      #if OpenBLAS
+      if first { OpenBLASBackend.setThreadCount(1) }
+      defer {
+        let last = lock.withLock {
+          openBLASThreadsOffDepth -= 1
+          return openBLASThreadsOffDepth == 0
+        }
         if last { OpenBLASBackend.setThreadCount(threadCount) }
-      #endif
-    }
+      }
+    #endif
     return try body()
   }
 

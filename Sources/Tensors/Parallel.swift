@@ -1,18 +1,33 @@
 // Splitting loops across the compute threads.
 
+//
+// A chunk of a parallel loop runs as part of a parallel region: a loop or a
+// GEMM started inside it stays on the chunk's thread. The mark is per thread,
+// so two callers that run at the same time (a server's batch and a test, two
+// pipelines) never change each other's splits, and a result depends only on
+// the thread count.
+
 import Dispatch
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Work splitting for the elementwise and row-wise kernels.
 public enum Parallel {
   /// Calls `body` on disjoint chunks that cover `0..<count`, on up to
   /// ``Compute/threadCount`` threads. Work smaller than `minimumChunk` elements
-  /// per thread stays on the calling thread.
+  /// per thread, and work started inside another parallel loop's chunk
+  /// (``isInsideRegion``), stays on the calling thread.
   @inlinable
   public static func forEachChunk(
     _ count: Int, minimumChunk: Int = 16_384, _ body: (Range<Int>) -> Void
   ) {
     guard count > 0 else { return }
-    let threads = min(Compute.threadCount, max(1, count / max(minimumChunk, 1)))
+    let threads =
+      isInsideRegion ? 1 : min(Compute.threadCount, max(1, count / max(minimumChunk, 1)))
     if threads <= 1 {
       body(0..<count)
       return
@@ -21,9 +36,29 @@ public enum Parallel {
     DispatchQueue.concurrentPerform(iterations: threads) { index in
       let start = index * chunk
       let end = min(count, start + chunk)
-      if start < end { body(start..<end) }
+      if start < end { inRegion { body(start..<end) } }
     }
   }
+
+  /// Whether the calling thread is running a chunk of a parallel loop.
+  public static var isInsideRegion: Bool { pthread_getspecific(regionKey) != nil }
+
+  /// Runs `body` marked as a chunk of a parallel region on this thread.
+  @usableFromInline
+  static func inRegion(_ body: () -> Void) {
+    let outer = pthread_getspecific(regionKey)
+    pthread_setspecific(regionKey, UnsafeRawPointer(bitPattern: 1))
+    defer { pthread_setspecific(regionKey, outer) }
+    body()
+  }
+
+  /// The thread-specific key of the region mark (non-nil inside a chunk).
+  private static let regionKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let status = pthread_key_create(&key, nil)
+    ensure(status == 0, "Parallel: pthread_key_create failed with status \(status)")
+    return key
+  }()
 
   /// Calls `body(i)` for each `i` in `0..<count`, spread over the compute threads.
   /// For independent tasks of roughly equal cost (rows, attention heads).
@@ -61,7 +96,9 @@ public enum Parallel {
       let start = min(extent, thread * tilesPerThread * tile)
       let end = min(extent, (thread + 1) * tilesPerThread * tile)
       guard start < end else { return }
-      body(splitColumns ? 0..<m : start..<end, splitColumns ? start..<end : 0..<n)
+      inRegion {
+        body(splitColumns ? 0..<m : start..<end, splitColumns ? start..<end : 0..<n)
+      }
     }
   }
 }

@@ -67,9 +67,9 @@ struct AttentionShape {
 ///
 /// OpenBLAS threads every call itself, and two concurrent callers fight over its
 /// thread pool, which is why ``perHead`` lost in the table above. Since
-/// ``perHead`` runs its GEMMs single-threaded (``Compute/withSingleThreadedGEMM(_:)``),
-/// it avoids that fight and OpenBLAS's per-call thread hand-off, and it is the
-/// default: on the build machine, with other work running, forward attention
+/// ``perHead`` runs its GEMMs single-threaded (each inside a chunk of its parallel
+/// loop; see ``Compute/gemmThreadCount``), it avoids that fight and OpenBLAS's
+/// per-call thread hand-off, and it is the default: on the build machine, with other work running, forward attention
 /// at 8 × 128 took 17–18 ms per head-parallel against 30–45 ms per GEMM
 /// (best cases 12.2 against 14.2 ms). `BERT_ATTENTION_SCHEDULE` picks one for measuring.
 enum AttentionSchedule: String, Sendable {
