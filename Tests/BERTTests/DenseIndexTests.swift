@@ -260,4 +260,33 @@ import Testing
     for (i, score) in [Float(0.5), 2, .nan, -1, 2, 7, 0.5, 3].enumerated() { heap.offer(score, i) }
     #expect(heap.sorted().map(\.index) == [5, 7, 1])
   }
+
+  /// Rows offered whole (eight at a time against the root, then a scalar
+  /// tail) keep what a full sort keeps: the K highest scores, ties to the
+  /// lower index, NaN never. Scores are drawn from 13 values so ties are many.
+  @Test(arguments: [1, 3, 10, 40])
+  func topKOfRowsEqualsAFullSort(capacity: Int) {
+    var generator = SeededGenerator(seed: UInt64(capacity))
+    for lengths in [[0, 1, 7], [8, 9, 15], [16, 100, 3], [1000, 37, 250]] {
+      var heap = TopK(capacity: capacity)
+      var everything: [(score: Float, index: Int)] = []
+      var offset = 5
+      for length in lengths {
+        let row = (0..<length).map { _ -> Float in
+          let draw = Int(generator.next() % 14)
+          return draw == 13 ? .nan : Float(draw - 6) / 4
+        }
+        row.withUnsafeBufferPointer { heap.offer($0, offset: offset) }
+        everything += row.enumerated().map { (score: $1, index: offset + $0) }
+        offset += length + 3
+      }
+      let expected = everything.filter { !$0.score.isNaN }
+        .sorted { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+        .prefix(capacity)
+      let kept = heap.sorted()
+      #expect(
+        kept.map(\.index) == expected.map(\.index) && kept.map(\.score) == expected.map(\.score),
+        "lengths \(lengths), K \(capacity)")
+    }
+  }
 }

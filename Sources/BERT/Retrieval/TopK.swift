@@ -50,6 +50,20 @@ public struct TopK: Sendable {
       offer(row[j], offset + j)
       j += 1
     }
+    guard j < row.count, let base = row.baseAddress else { return }
+    // Eight scores at a time against the root: a block with none as good as
+    // the worst kept one (most blocks of a long row) costs one vector compare.
+    let raw = UnsafeRawPointer(base)
+    var root = SIMD8<Float>(repeating: scores[0])
+    while j + 8 <= row.count {
+      let block = raw.loadUnaligned(
+        fromByteOffset: j * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+      if any(block .>= root) {
+        for t in j..<(j + 8) where row[t] >= scores[0] { offer(row[t], offset + t) }
+        root = SIMD8(repeating: scores[0])
+      }
+      j += 8
+    }
     while j < row.count {
       let score = row[j]
       if score >= scores[0] { offer(score, offset + j) }
