@@ -1,5 +1,6 @@
 // The stdout table, the PyTorch comparison and the targets of the design.
 
+import BERT
 import Foundation
 import Tensors
 
@@ -50,9 +51,13 @@ enum Report {
         line += " [" + Report.seconds(row.minSeconds) + "–" + Report.seconds(row.maxSeconds) + "]"
         line += Report.pad(Report.number(row.gflops), 7, right: true) + " GF/s"
         if let percent = row.percentOfPeak { line += " " + Report.number(percent, 0) + "%pk" }
-        if kind == .search, let share = row.gemmShare, let rate = row.gemmGflops {
-          line += " gemm " + Report.number(rate) + " GF/s top-k +"
-          line += Report.number(100 * (1 / share - 1), 0) + "%"
+        if kind == .search {
+          if let share = row.gemmShare, let rate = row.gemmGflops {
+            line += " gemm " + Report.number(rate) + " GF/s top-k +"
+            line += Report.number(100 * (1 / share - 1), 0) + "%"
+          } else {
+            line += " direct dot products"
+          }
           if let full = row.fullGemmGflops, let gflops = row.gflops {
             line += " of full GEMM " + Report.number(100 * gflops / full, 0) + "%"
           }
@@ -106,7 +111,8 @@ enum Report {
     case .search:
       "Exact search, top 10, N×D documents, Q queries: GFLOP/s = 2QND / time; gemm GF/s = the "
         + "same GEMMs alone; top-k = search time / GEMM time − 1; of full GEMM = GFLOP/s over one "
-        + "GEMM's at [Q, N]; read = reading the vectors once, × = search time / read time"
+        + "GEMM's at [Q, N]; up to \(DenseIndex.directQueryLimit) queries no GEMM (direct dot "
+        + "products); read = reading the vectors once, × = search time / read time"
     }
   }
 

@@ -351,7 +351,7 @@ public struct DenseIndex: @unchecked Sendable {
   /// Up to this many queries, search computes its dot products itself rather
   /// than through the GEMM: the single-query case is bound by reading the
   /// vectors, and a GEMM of one row runs well below memory speed.
-  static let directQueryLimit = 4
+  public static let directQueryLimit = 4
 
   /// Σ x[i]·y[i] over `n` values, in four 8-wide accumulators.
   @inline(__always)
