@@ -12,7 +12,9 @@ window of its input. Ours is timed as the wall time of `bert encode` on the
 corpus minus the same command on one line (process start and model load), so
 that both times cover embedding only. The report gives both times, their
 ratio, the padding share `bert encode --verbose` prints, and the cosine of
-every embedding pair, at fp32 and at int8.
+every embedding pair, at fp32 and at int8. `bert index` on the same corpus is
+timed the same way (the retrieval issue's index-build target: the throughput
+of `bert encode`), and its stored vectors are compared with `bert encode`'s.
 
     python3 Benchmarks/corpus_bench.py [--bert .build/release/bert] [--threads 2] [--json corpus.json]
 
@@ -75,6 +77,28 @@ def ours(bert, model, texts, threads, precision, work):
     return seconds - startup, startup, vectors, padding[-1] if padding else ""
 
 
+def index(bert, model, texts, threads, work):
+    """Seconds of `bert index` over the corpus (minus one text) and its stored vectors."""
+    from safetensors.numpy import load_file
+
+    path = os.path.join(work, "corpus.txt")  # written by ours()
+    one = os.path.join(work, "one.txt")
+    output = os.path.join(work, "corpus.index")
+
+    def run(source):
+        command = [bert, "index", "--model", model, "--corpus", source, "--output", output,
+                   "--batch-size", "32", "--threads", str(threads)]
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, text=True, check=True)
+        return time.perf_counter() - start
+
+    run(one)  # warm the page cache
+    startup = min(run(one) for _ in range(3))
+    seconds = run(path)
+    vectors = load_file(output)["vectors"]
+    return seconds - startup, startup, vectors
+
+
 def cosines(a, b):
     import numpy as np
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -121,6 +145,15 @@ def main():
                 "ratio_to_sentence_transformers": seconds / st_seconds,
                 "worst_cosine": worst, "mean_cosine": mean, "padding": padding,
             }
+            if precision == "fp32":
+                encoded = vectors
+        seconds, startup, stored = index(args.bert, model, texts, args.threads, work)
+        worst, mean = cosines(stored, encoded)
+        report["index"] = {
+            "seconds": seconds, "startup_seconds": startup,
+            "ratio_to_encode_fp32": seconds / report["fp32"]["seconds"],
+            "worst_cosine_to_encode": worst, "mean_cosine_to_encode": mean,
+        }
     text = json.dumps(report, indent=2)
     if args.json:
         with open(args.json, "w") as f:
