@@ -32,14 +32,33 @@ import tempfile
 import time
 
 
+def asset_model():
+    """all-MiniLM-L6-v2 in the asset cache, where `scripts/fetch-assets` puts it."""
+    cache = os.environ.get("BERT_ASSETS") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "bert-swift", "assets")
+    return os.path.join(cache, "all-MiniLM-L6-v2")
+
+
+def demo_data(bert, work):
+    """The demo's classification and QA splits, exported once into work/data."""
+    data = os.path.join(work, "data")
+    if not os.path.isdir(data):
+        subprocess.run(
+            [bert, "demo", "--export-data", data, "--tasks", "classification,qa"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return data
+
+
+def polarity_sentences(data, count):
+    """The first `count` polarity training sentences, one line each."""
+    with open(os.path.join(data, "classification", "train.jsonl")) as f:
+        sentences = [json.loads(line)["text"] for line in f if line.strip()][:count]
+    return [" ".join(s.split()) for s in sentences]
+
+
 def corpus(bert, work):
     """1,600 polarity sentences and 600 SQuAD paragraphs, shuffled with seed 0."""
-    data = os.path.join(work, "data")
-    subprocess.run(
-        [bert, "demo", "--export-data", data, "--tasks", "classification,qa"],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    with open(os.path.join(data, "classification", "train.jsonl")) as f:
-        sentences = [json.loads(line)["text"] for line in f if line.strip()][:1600]
+    data = demo_data(bert, work)
     paragraphs = []
     for name in ["train.json", "eval.json"]:
         with open(os.path.join(data, "qa", name)) as f:
@@ -47,19 +66,24 @@ def corpus(bert, work):
                 for paragraph in article["paragraphs"]:
                     if paragraph["context"] not in paragraphs:
                         paragraphs.append(paragraph["context"])
-    texts = sentences + paragraphs[:600]
-    texts = [" ".join(t.split()) for t in texts]  # one line each
+    texts = polarity_sentences(data, 1600) + [" ".join(p.split()) for p in paragraphs[:600]]
     random.Random(0).shuffle(texts)
     return texts
 
 
-def ours(bert, model, texts, threads, precision, work):
-    path = os.path.join(work, "corpus.txt")
-    with open(path, "w") as f:
-        f.write("\n".join(texts) + "\n")
-    one = os.path.join(work, "one.txt")
-    with open(one, "w") as f:
-        f.write(texts[0] + "\n")
+def net_seconds(run, one, path):
+    """Wall time of run(path) minus the fastest of three run(one): embedding only.
+
+    `run(source)` returns (seconds, result); the result of run(path) is returned too.
+    """
+    run(one)  # warm the page cache
+    startup = min(run(one)[0] for _ in range(3))
+    seconds, result = run(path)
+    return seconds - startup, startup, result
+
+
+def ours(bert, model, threads, precision, one, path):
+    """Seconds of `bert encode` over the corpus, its vectors and its padding line."""
     command = [bert, "encode", "--model", model, "--batch-size", "32", "--threads", str(threads),
                "--precision", precision, "--verbose"]
 
@@ -69,34 +93,25 @@ def ours(bert, model, texts, threads, precision, work):
             result = subprocess.run(command, stdin=stdin, capture_output=True, text=True, check=True)
             return time.perf_counter() - start, result
 
-    run(one)  # warm the page cache
-    startup = min(run(one)[0] for _ in range(3))
-    seconds, result = run(path)
+    seconds, startup, result = net_seconds(run, one, path)
     vectors = [json.loads(line)["embedding"] for line in result.stdout.splitlines()]
     padding = [line for line in result.stderr.splitlines() if "padding" in line]
-    return seconds - startup, startup, vectors, padding[-1] if padding else ""
+    return seconds, startup, vectors, padding[-1] if padding else ""
 
 
-def index(bert, model, texts, threads, work):
-    """Seconds of `bert index` over the corpus (minus one text) and its stored vectors."""
+def index(bert, model, threads, one, path, output):
+    """Seconds of `bert index` over the corpus and its stored vectors."""
     from safetensors.numpy import load_file
-
-    path = os.path.join(work, "corpus.txt")  # written by ours()
-    one = os.path.join(work, "one.txt")
-    output = os.path.join(work, "corpus.index")
 
     def run(source):
         command = [bert, "index", "--model", model, "--corpus", source, "--output", output,
                    "--batch-size", "32", "--threads", str(threads)]
         start = time.perf_counter()
         subprocess.run(command, capture_output=True, text=True, check=True)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, None
 
-    run(one)  # warm the page cache
-    startup = min(run(one) for _ in range(3))
-    seconds = run(path)
-    vectors = load_file(output)["vectors"]
-    return seconds - startup, startup, vectors
+    seconds, startup, _ = net_seconds(run, one, path)
+    return seconds, startup, load_file(output)["vectors"]
 
 
 def cosines(a, b):
@@ -117,12 +132,16 @@ def main():
     import torch
     from sentence_transformers import SentenceTransformer
 
-    cache = os.environ.get("BERT_ASSETS") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "bert-swift", "assets")
-    model = args.model or os.path.join(cache, "all-MiniLM-L6-v2")
+    model = args.model or asset_model()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as work:
         texts = corpus(args.bert, work)
+        path = os.path.join(work, "corpus.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(texts) + "\n")
+        one = os.path.join(work, "one.txt")
+        with open(one, "w") as f:
+            f.write(texts[0] + "\n")
         st = SentenceTransformer(model, device="cpu")
         st.encode(texts[:64], batch_size=32)  # warm-up
         start = time.perf_counter()
@@ -138,7 +157,7 @@ def main():
         }
         for precision in ["fp32", "int8"]:
             seconds, startup, vectors, padding = ours(
-                args.bert, model, texts, args.threads, precision, work)
+                args.bert, model, args.threads, precision, one, path)
             worst, mean = cosines(vectors, reference)
             report[precision] = {
                 "seconds": seconds, "startup_seconds": startup,
@@ -147,7 +166,8 @@ def main():
             }
             if precision == "fp32":
                 encoded = vectors
-        seconds, startup, stored = index(args.bert, model, texts, args.threads, work)
+        seconds, startup, stored = index(
+            args.bert, model, args.threads, one, path, os.path.join(work, "corpus.index"))
         worst, mean = cosines(stored, encoded)
         report["index"] = {
             "seconds": seconds, "startup_seconds": startup,

@@ -29,10 +29,7 @@ import subprocess
 import sys
 import tempfile
 
-
-def asset_model():
-    root = os.environ.get("BERT_ASSETS", os.path.expanduser("~/.cache/bert-swift/assets"))
-    return os.path.join(root, "all-MiniLM-L6-v2")
+from corpus_bench import asset_model, corpus, demo_data, polarity_sentences
 
 
 def random_base(minilm, directory):
@@ -83,18 +80,11 @@ def main():
         with open(one, "w") as f:
             f.write("A cat sat on the mat.\n")
         inputs["one line"] = one
-        data = os.path.join(work, "data")
-        subprocess.run([bert, "demo", "--export-data", data, "--tasks", "classification"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        with open(os.path.join(data, "classification", "train.jsonl")) as f:
-            sentences = [json.loads(line)["text"] for line in f if line.strip()][:200]
         two_hundred = os.path.join(work, "sentences.txt")
         with open(two_hundred, "w") as f:
-            f.write("\n".join(" ".join(s.split()) for s in sentences) + "\n")
+            f.write("\n".join(polarity_sentences(demo_data(bert, work), 200)) + "\n")
         inputs["200 polarity sentences"] = two_hundred
         if args.corpus:
-            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-            from corpus_bench import corpus
             path = os.path.join(work, "corpus.txt")
             with open(path, "w") as f:
                 f.write("\n".join(corpus(bert, work)) + "\n")
