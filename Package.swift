@@ -28,6 +28,9 @@ let package = Package(
     .trait(
       name: "OpenBLAS",
       description: "Route GEMM and LAPACK calls to the system OpenBLAS and LAPACKE."),
+    .trait(
+      name: "MPI",
+      description: "Data-parallel fine-tuning and sharded inference over Open MPI (mpirun)."),
     .default(enabledTraits: ["OpenBLAS"]),
   ],
   dependencies: [
@@ -49,7 +52,10 @@ let package = Package(
       swiftSettings: kernelFlags),
     .target(
       name: "BERT",
-      dependencies: ["Tensors", .product(name: "Logging", package: "swift-log")],
+      dependencies: [
+        "Tensors", .product(name: "Logging", package: "swift-log"),
+        .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+      ],
       swiftSettings: kernelFlags),
     .target(name: "BERTAssets", dependencies: ["BERT"], exclude: ["README.md"]),
     .target(
@@ -90,6 +96,7 @@ let package = Package(
       name: "COpenBLAS",
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+    .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
     // MARK: - Tests
     .target(

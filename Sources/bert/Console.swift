@@ -12,13 +12,18 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Output of the command: results on stdout, messages on stderr.
 enum Console {
+  /// Set on the ranks of a job other than rank 0, whose output would repeat its.
+  nonisolated(unsafe) static var isSilent = false
+
   /// Writes a line to stdout (buffered by `FileHandle`, so written in order).
   static func out(_ line: String) {
+    guard !isSilent else { return }
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
   }
 
-  /// Writes a line to stderr.
-  static func err(_ line: String) {
+  /// Writes a line to stderr; `always` writes it on every rank (errors).
+  static func err(_ line: String, always: Bool = false) {
+    guard always || !isSilent else { return }
     FileHandle.standardError.write(Data((line + "\n").utf8))
   }
 
@@ -32,11 +37,14 @@ func reportingErrors(_ command: String, _ body: () throws -> Void) throws {
   do {
     try body()
   } catch let exit as ExitCode {
+    if !exit.isSuccess && Job.current != nil { Job.fail("bert \(command) exited with \(exit)") }
     throw exit
   } catch let interrupted as TrainingInterrupted {
     Console.err("bert \(command): \(interrupted)")
     throw ExitCode(130)
   } catch {
+    // One rank of several: the others would wait for it, so the job ends.
+    if Job.current != nil { Job.fail("bert \(command): error: \(describe(error))") }
     Console.err("bert \(command): error: \(describe(error))")
     throw ExitCode.failure
   }

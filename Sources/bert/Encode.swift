@@ -38,6 +38,14 @@ struct Encode: ParsableCommand {
         bert encode --pooling cls --batch-size 64 < sentences.txt > vectors.jsonl
         echo "The first token" | bert encode --pooling none --max-length 16
         bert encode --whiten whitening.safetensors < corpus.txt > whitened.jsonl
+
+      Under mpirun (a build with the package trait MPI) the input is shared out \
+      among the ranks, line i of every window of lines to rank i mod N, and rank 0 \
+      writes every line in input order; with --output-shards DIR each rank writes \
+      its own lines to DIR/part-RANK.jsonl instead, each with its input line number, \
+      and rank 0 writes DIR/manifest.json.
+        mpirun -np 4 bert encode < corpus.txt > vectors.jsonl
+        mpirun -np 4 bert encode --output-shards vectors < corpus.txt
       """)
 
   @OptionGroup var compute: ComputeOptions
@@ -83,6 +91,13 @@ struct Encode: ParsableCommand {
       "With --whiten, when fitting: keep this many dimensions (default: all).", valueName: "n"))
   var whitenDimensions: Int?
 
+  @Option(
+    help: ArgumentHelp(
+      "Under mpirun: each rank writes its lines to DIR/part-RANK.jsonl (with their input line "
+        + "numbers) and rank 0 a manifest, instead of rank 0 writing all to stdout.",
+      valueName: "dir"), completion: .directory)
+  var outputShards: String?
+
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive.") }
     if whiten != nil && pooling == Pooling.none {
@@ -101,7 +116,17 @@ struct Encode: ParsableCommand {
 
   func run() throws {
     try reportingErrors("encode") {
+      let job = try Job.join()
       try compute.apply()
+      try Job.checkAgreement(files: [])
+      if job.size > 1, whiten != nil {
+        throw CLIError(
+          "--whiten is not available under mpirun: fitting needs every embedding in one process; "
+            + "fit it in one process first, then encode with the saved file")
+      }
+      let shards = try outputShards.map {
+        try ShardWriter(directory: $0, communicator: job)
+      }
       let directory = try modelOptions.directory()
       let pipeline = try BertPipeline(directory: directory, precision: precisionOptions.precision)
       let modes = pooling.map { [$0] } ?? pipeline.embedding.pooling
@@ -117,7 +142,7 @@ struct Encode: ParsableCommand {
           maxLength, fallback: nil, config: pipeline.model.config,
           tokenizer: pipeline.tokenizer,
           minimum: pair ? 4 : 3, what: pair ? "a pair" : "a single text")
-      let input = try InputLines.standardInput(example: "echo 'some text' | bert encode")
+      let input = try Job.standardInput(example: "echo 'some text' | bert encode")
       let (texts, seconds) = pair ? try input.pairs() : (input.lines, [])
       if let whiten {
         try runWhitened(
@@ -127,12 +152,14 @@ struct Encode: ParsableCommand {
 
       // The library sorts each window by length and batches it by the token
       // budget; the output keeps input order, a window at a time.
+      // Under mpirun each rank takes every N-th line of a window (N ranks).
       var statistics = BatchingStatistics()
-      let window = batchSize * 16
+      let window = batchSize * 16 * job.size
       for start in stride(from: 0, to: texts.count, by: window) {
-        let range = start..<min(texts.count, start + window)
-        let windowTexts = Array(texts[range])
-        let windowPairs = pair ? Array(seconds[range]) : nil
+        let range = Array(
+          stride(from: start + job.rank, to: min(texts.count, start + window), by: job.size))
+        let windowTexts = range.map { texts[$0] }
+        let windowPairs = pair ? range.map { seconds[$0] } : nil
         let lines: [String]
         if pooling == Pooling.none {
           lines = pipeline.hiddenStates(
@@ -146,9 +173,34 @@ struct Encode: ParsableCommand {
             statistics: &statistics
           ).map { JSONOut.object([("embedding", .floats($0))]).compact }
         }
-        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        if let shards {
+          try shards.write(lines, lineNumbers: range)
+        } else if job.size > 1 {
+          try writeGathered(lines, communicator: job)
+        } else {
+          FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
       }
+      try shards?.finish(total: texts.count)
+      if job.size > 1 { statistics = try Job.sum(statistics) }
       if verbose { Console.err("encode: \(BatchingOptions.describe(statistics))") }
     }
   }
+}
+
+/// Rank 0 writes every rank's lines of a window in input order: rank r holds
+/// the window's lines r, r + N, r + 2N, … (N ranks).
+func writeGathered(_ lines: [String], communicator job: any Communicator) throws {
+  let parts = try job.allgather(Array(lines.joined(separator: "\n").utf8))
+  guard job.isRoot else { return }
+  let split = parts.map { part in
+    part.isEmpty ? [] : part.split(separator: 0x0A, omittingEmptySubsequences: false)
+  }
+  var output: [UInt8] = []
+  let count = split.reduce(0) { $0 + $1.count }
+  for index in 0..<count {
+    output += split[index % job.size][index / job.size]
+    output.append(0x0A)
+  }
+  FileHandle.standardOutput.write(Data(output))
 }

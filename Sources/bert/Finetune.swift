@@ -234,7 +234,9 @@ struct Finetune: ParsableCommand {
 
   func run() throws {
     try reportingErrors("finetune") {
+      let job = try Job.join()
       try compute.apply()
+      try Job.checkAgreement(files: [train] + (dev.map { [$0] } ?? []))
       let directory = try modelOptions.directory()
       let modelPath = modelOptions.model ?? directory.path
       let files = try ModelCheck.transformerDirectory(directory)
@@ -299,7 +301,10 @@ struct Finetune: ParsableCommand {
       Console.err(
         "fine-tuning \(task.rawValue) on \(trainExamples.count) examples"
           + (devExamples.map { ", scoring \($0.count) after each epoch" } ?? "")
-          + "; \(Compute.summary)")
+          + "; \(Compute.summary)"
+          + (job.size > 1
+            ? "; \(job.size) ranks, each with \(batchSize / job.size)-\((batchSize + job.size - 1) / job.size) of every batch"
+            : ""))
       let labels = try fixedLabels(config, directory: directory, saved: saved, task: task)
       if let labels {
         Console.err(
@@ -337,7 +342,7 @@ struct Finetune: ParsableCommand {
       }
       let (result, examplesPerSecond) = try TrainingRun.fit(
         fineTuningTask, options: settings.trainingOptions, output: outputURL,
-        resumeHint: "Run the same command again to resume from it.")
+        resumeHint: "Run the same command again to resume from it.", communicator: job)
       printSummary(
         result, examplesPerSecond: examplesPerSecond, task: fineTuningTask, output: outputURL)
     }

@@ -36,7 +36,12 @@ struct ComputeOptions: ParsableArguments {
     if let backend, let kind = BackendKind(rawValue: backend.lowercased()) {
       try Compute.setBackend(kind)
     }
-    if let threads { Compute.threadCount = threads }
+    if let threads {
+      Compute.threadCount = threads
+    } else if ProcessInfo.processInfo.environment["BERT_NUM_THREADS"] == nil, Job.localRanks > 1 {
+      // Ranks on one machine share its cores.
+      Compute.threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount / Job.localRanks)
+    }
   }
 }
 

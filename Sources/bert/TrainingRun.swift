@@ -79,9 +79,9 @@ enum TrainingRun {
   /// - Throws: `TrainingInterrupted` after Ctrl-C, and the trainer's errors.
   static func fit(
     _ task: some FineTuningTask, options: TrainingOptions, output: URL, label: String = "",
-    resumeHint: String
+    resumeHint: String, communicator: any Communicator = SingleProcessCommunicator()
   ) throws -> (result: TrainingResult, examplesPerSecond: Double) {
-    let trainer = Trainer(options: options, output: output)
+    let trainer = Trainer(options: options, output: output, communicator: communicator)
     let batches = (task.trainingFeatureCount + options.batchSize - 1) / options.batchSize
     let updatesPerEpoch =
       (batches + options.gradientAccumulation - 1) / options.gradientAccumulation
@@ -93,6 +93,7 @@ enum TrainingRun {
     var examplesPerSecond = 0.0
     trainer.onProgress = { progress in
       examplesPerSecond = progress.examplesPerSecond
+      guard !Console.isSilent else { return }
       if progress.epoch != barEpoch {
         bar?.finish()
         barEpoch = progress.epoch

@@ -85,6 +85,10 @@ public final class TaggingTask: FineTuningTask {
   public var trainingExampleCount: Int { trainSentenceCount }
   public var trainingFeatureLengths: [Int] { train.map(\.inputIDs.count) }
 
+  public func lossTermCount(features: [Int]) -> Int {
+    features.reduce(0) { count, index in count + trainLabels[index].count { $0 != ignoredLabel } }
+  }
+
   public func loss(features: [Int], context: inout ForwardContext) -> Tensor {
     let batch = makeBatch(features.map { train[$0] })
     let logits = model(batch, context: &context)  // [B, T, C]

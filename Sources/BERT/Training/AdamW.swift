@@ -164,6 +164,20 @@ public final class AdamW {
   }
 }
 
+extension AdamW {
+  /// Makes every rank's step count and moments rank `root`'s (after a resume
+  /// that only the root read from disk).
+  func broadcastState(from root: Int, over communicator: some Communicator) throws {
+    var count = [Float(step)]
+    try count.withUnsafeMutableBufferPointer { try communicator.broadcast($0, root: root) }
+    step = Int(count[0])
+    for slot in slots {
+      try communicator.broadcast(&slot.firstMoment, root: root)
+      try communicator.broadcast(&slot.secondMoment, root: root)
+    }
+  }
+}
+
 /// Scales every gradient so that their global L2 norm is at most `maxNorm`, as
 /// `torch.nn.utils.clip_grad_norm_` does (coefficient maxNorm / (norm + 1e-6),
 /// applied only when below 1).

@@ -23,6 +23,11 @@ public protocol FineTuningTask: AnyObject {
   /// The mean loss over the given training features (rank 0, recorded for backward).
   func loss(features: [Int], context: inout ForwardContext) -> Tensor
 
+  /// The number of terms that ``loss(features:context:)`` averages over for
+  /// these features: one per feature by default, one per labelled token for
+  /// tagging. Data-parallel training weights each rank's share by it.
+  func lossTermCount(features: [Int]) -> Int
+
   /// Scores the evaluation set, or nil when there is none.
   func evaluate(batchSize: Int) throws -> EvaluationReport?
 
@@ -46,6 +51,7 @@ public protocol FineTuningTask: AnyObject {
 extension FineTuningTask {
   public var evaluationUnseenLabels: [String: Int] { [:] }
   public var precision: Precision { .fp32 }
+  public func lossTermCount(features: [Int]) -> Int { features.count }
   public func batches(_ order: [Int], batchSize: Int) -> [[Int]] {
     stride(from: 0, to: order.count, by: batchSize).map {
       Array(order[$0..<min(order.count, $0 + batchSize)])

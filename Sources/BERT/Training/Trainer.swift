@@ -73,9 +73,21 @@ public struct TrainingResult: Codable, Sendable {
 /// The output directory receives the best model (or the last, without an
 /// evaluation set) as a Hugging Face model directory, plus `metrics.json`,
 /// `training_log.jsonl`, and `checkpoint/` for resuming.
+///
+/// With a ``Communicator`` of N ranks the run is data-parallel: every rank
+/// holds the whole model and the whole data, and runs the same trainer. Rank 0
+/// broadcasts its weights (fresh or resumed), every micro-batch is cut into N
+/// contiguous shares (``Communicator/share(of:)``), and before each update the
+/// gradients are summed in fused buckets (``GradientBuckets``). Each rank's
+/// loss is weighted by its share of the batch's loss terms (sequences, or
+/// labelled tokens for tagging), so N ranks compute the gradient of one
+/// process up to float rounding, and clipping sees the global norm. Rank 0
+/// alone reads and writes the output directory and evaluates.
 public final class Trainer {
   public let options: TrainingOptions
   public let output: URL
+  /// The ranks of the job; a single process by default.
+  public let communicator: any Communicator
   /// Called after every update.
   public var onProgress: ((TrainingProgress) -> Void)?
   /// Called after every evaluation with the epoch (1-based).
@@ -85,9 +97,13 @@ public final class Trainer {
   public var shouldStop: (() -> Bool)?
   private let logger = Logger(label: "bert.trainer")
 
-  public init(options: TrainingOptions, output: URL) {
+  public init(
+    options: TrainingOptions, output: URL,
+    communicator: any Communicator = SingleProcessCommunicator()
+  ) {
     self.options = options
     self.output = output
+    self.communicator = communicator
   }
 
   /// The checkpoint directory inside the output.
@@ -98,7 +114,10 @@ public final class Trainer {
   /// Trains `task`, resuming from the output's checkpoint when one exists.
   public func fit(_ task: some FineTuningTask) throws -> TrainingResult {
     try validate(task)
-    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    let isRoot = communicator.isRoot
+    if isRoot {
+      try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    }
     let parameters = task.namedParameters
     let optimizer = AdamW(
       parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
@@ -111,7 +130,8 @@ public final class Trainer {
       peakRate: options.learningRate, warmupRatio: options.warmupRatio, totalSteps: totalSteps)
 
     var state = TrainingState(options: options)
-    if let saved = try TrainingState.load(from: checkpointDirectory) {
+    var resumed = false
+    if isRoot, let saved = try TrainingState.load(from: checkpointDirectory) {
       guard saved.options.resumeCompatible(with: options) else {
         throw TrainingError.invalidState(
           "\(checkpointDirectory.path) was written with other options (batch size, accumulation, epochs or seed); remove it or use the same options"
@@ -119,10 +139,16 @@ public final class Trainer {
       }
       try saved.restore(into: parameters, optimizer: optimizer, from: checkpointDirectory)
       state = saved
+      resumed = true
       logger.info("resuming at epoch \(state.epoch + 1), step \(state.step) of \(totalSteps)")
     }
+    let buckets = GradientBuckets(parameters: parameters.map(\.parameter))
+    if communicator.size > 1 {
+      try synchronize(&state, resumed: &resumed, parameters: parameters, optimizer: optimizer)
+    }
 
-    let log = try TrainingLog(url: output.appendingPathComponent("training_log.jsonl"))
+    let log =
+      try isRoot ? TrainingLog(url: output.appendingPathComponent("training_log.jsonl")) : nil
     let started = Date()
     var examplesSeen = 0
     var interrupted = false
@@ -134,14 +160,23 @@ public final class Trainer {
       var windowPasses = 0
       while state.batch < order.count {
         let indices = order[state.batch]
-        var context = ForwardContext(
-          isTraining: true, seed: mix(options.seed, UInt64(state.epoch), UInt64(state.batch)))
-        let loss = task.loss(features: indices, context: &context)
-        guard loss.item.isFinite else {
-          throw TrainingError.nonFinite(what: "loss", step: state.step)
+        // This rank's share of the micro-batch, and of its loss terms.
+        let local = Array(indices[communicator.share(of: indices.count)])
+        let localTerms = communicator.size > 1 ? task.lossTermCount(features: local) : local.count
+        if !local.isEmpty && localTerms > 0 {
+          var seed = mix(options.seed, UInt64(state.epoch), UInt64(state.batch))
+          if communicator.size > 1 { seed = mix(seed, UInt64(communicator.rank)) }
+          var context = ForwardContext(isTraining: true, seed: seed)
+          let loss = task.loss(features: local, context: &context)
+          guard loss.item.isFinite else {
+            throw TrainingError.nonFinite(what: "loss", step: state.step)
+          }
+          let share =
+            communicator.size > 1
+            ? Float(localTerms) / Float(max(task.lossTermCount(features: indices), 1)) : 1
+          (loss * (share / Float(options.gradientAccumulation))).backward()
+          windowLoss += loss.item * share
         }
-        (loss * (1 / Float(options.gradientAccumulation))).backward()
-        windowLoss += loss.item
         windowPasses += 1
         examplesSeen += indices.count
         state.batch += 1
@@ -149,6 +184,10 @@ public final class Trainer {
           state.batch % options.gradientAccumulation == 0 || state.batch == order.count
         guard closesWindow else { continue }
 
+        // The ranks' gradients and losses summed: every rank then updates alike.
+        var scalars: [Float] = [windowLoss]
+        try buckets.allreduce(scalars: &scalars, over: communicator)
+        windowLoss = scalars[0]
         let rate = schedule.rate(atStep: state.step)
         optimizer.learningRate = rate
         // Clipping and the update in one pass; a non-finite norm updates nothing.
@@ -169,17 +208,19 @@ public final class Trainer {
           epoch: state.epoch + 1, epochCount: options.epochs, step: state.step,
           totalSteps: totalSteps, loss: meanLoss, learningRate: rate,
           examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9), elapsed: elapsed)
-        log.write(progress, gradientNorm: norm)
+        log?.write(progress, gradientNorm: norm)
         onProgress?(progress)
         state.epochLossSum = epochLossSum
         state.epochUpdates = epochUpdates
         if state.step >= totalSteps { break }
-        if shouldStop?() == true {
+        if try stopRequested() {
           interrupted = true
-          try state.save(parameters: parameters, optimizer: optimizer, to: checkpointDirectory)
+          if isRoot {
+            try state.save(parameters: parameters, optimizer: optimizer, to: checkpointDirectory)
+          }
           break epochs
         }
-        if state.step % options.checkpointInterval == 0 {
+        if isRoot && state.step % options.checkpointInterval == 0 {
           try state.save(parameters: parameters, optimizer: optimizer, to: checkpointDirectory)
         }
       }
@@ -189,7 +230,7 @@ public final class Trainer {
       state.batch = 0
       state.epochLossSum = 0
       state.epochUpdates = 0
-      if var report = try task.evaluate(batchSize: options.evaluationBatchSize) {
+      if isRoot, var report = try task.evaluate(batchSize: options.evaluationBatchSize) {
         report.epoch = finishedEpoch
         let best = state.evaluations.first { $0.epoch == state.bestEpoch }
         state.evaluations.append(report)
@@ -199,15 +240,22 @@ public final class Trainer {
           try task.save(to: output)
         }
       }
-      try state.save(parameters: parameters, optimizer: optimizer, to: checkpointDirectory)
+      if isRoot {
+        try state.save(parameters: parameters, optimizer: optimizer, to: checkpointDirectory)
+      }
     }
     state.trainingSeconds += Date().timeIntervalSince(started)
-    if state.bestEpoch == nil && !interrupted { try task.save(to: output) }
-    try state.save(parameters: parameters, optimizer: optimizer, to: checkpointDirectory)
+    if communicator.size > 1 {
+      try communicator.checkAgreement(
+        on: fingerprint(parameters.map(\.parameter)), what: "weights after training")
+    }
     let result = TrainingResult(
       steps: state.step, trainingSeconds: state.trainingSeconds, evaluations: state.evaluations,
       best: state.evaluations.first { $0.epoch == state.bestEpoch }, bestEpoch: state.bestEpoch,
       interrupted: interrupted, epochLosses: state.epochLosses)
+    guard isRoot else { return result }
+    if state.bestEpoch == nil && !interrupted { try task.save(to: output) }
+    try state.save(parameters: parameters, optimizer: optimizer, to: checkpointDirectory)
     try writeJSON(result, to: output.appendingPathComponent("metrics.json"))
     return result
   }
@@ -229,6 +277,46 @@ public final class Trainer {
     var batches = task.batches(indices, batchSize: options.batchSize)
     if options.lengthBucketing { shuffle(&batches, &generator) }
     return batches
+  }
+
+  /// Whether ``shouldStop`` asks to stop on any rank, so that all stop at the
+  /// same update.
+  private func stopRequested() throws -> Bool {
+    var flag: [Float] = [shouldStop?() == true ? 1 : 0]
+    if communicator.size > 1 {
+      try flag.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+    }
+    return flag[0] > 0
+  }
+
+  /// Gives every rank rank 0's state and weights, and its optimiser moments
+  /// when rank 0 resumed from a checkpoint.
+  private func synchronize(
+    _ state: inout TrainingState, resumed: inout Bool,
+    parameters: [(key: String, parameter: Parameter)], optimizer: AdamW
+  ) throws {
+    var bytes = communicator.isRoot ? try JSONEncoder().encode(state).map { $0 } : []
+    try communicator.broadcast(bytes: &bytes, root: 0)
+    state = try JSONDecoder().decode(TrainingState.self, from: Data(bytes))
+    var flag: [Float] = [resumed ? 1 : 0]
+    try flag.withUnsafeMutableBufferPointer { try communicator.broadcast($0, root: 0) }
+    resumed = flag[0] > 0
+    for (_, parameter) in parameters {
+      try parameter.value.withUnsafeMutableBufferPointer { try communicator.broadcast($0, root: 0) }
+    }
+    if resumed { try optimizer.broadcastState(from: 0, over: communicator) }
+  }
+
+  /// A hash of the weights' bits (FNV-1a over 64-bit words), to check that
+  /// the ranks still agree.
+  private func fingerprint(_ parameters: [Parameter]) -> String {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for parameter in parameters {
+      parameter.value.withUnsafeBufferPointer { values in
+        for value in values { hash = (hash ^ UInt64(value.bitPattern)) &* 0x100_0000_01B3 }
+      }
+    }
+    return String(hash, radix: 16)
   }
 
   private func validate(_ task: some FineTuningTask) throws {

@@ -6,6 +6,8 @@
 // `backward()` walks the nodes in reverse creation order, then drops every
 // closure, so the saved activations are freed as soon as the pass is done.
 
+import Foundation
+
 /// Whether ops record themselves for differentiation.
 public enum GradientMode {
   @TaskLocal static var isRecording = true
@@ -22,6 +24,9 @@ public func withoutGradients<R>(_ body: () throws -> R) rethrows -> R {
 /// One recorded op, or a leaf that feeds a ``Parameter``.
 final class GradNode {
   nonisolated(unsafe) private static var counter: UInt64 = 0
+  /// Graphs may be recorded on several threads at once (data-parallel ranks
+  /// as threads); ids must stay distinct and increasing.
+  private static let counterLock = NSLock()
 
   /// Creation order; an op's node is always newer than its inputs' nodes.
   let id: UInt64
@@ -37,8 +42,10 @@ final class GradNode {
   weak var parameter: Parameter?
 
   init(shape: [Int], inputs: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
-    GradNode.counter &+= 1
-    id = GradNode.counter
+    id = GradNode.counterLock.withLock {
+      GradNode.counter &+= 1
+      return GradNode.counter
+    }
     self.shape = shape
     self.inputs = inputs
     self.backward = backward
