@@ -23,7 +23,8 @@ import Testing
       ]),
     ImportRule(
       target: "BERT", path: "Sources/BERT", documentation: "Sources/BERT/BERT.docc/BERT.md",
-      allowed: Set(["Tensors", "Logging", "Foundation", "Dispatch"]).union(libc)),
+      allowed: Set(["Tensors", "Logging", "Foundation", "Dispatch", "CMPI"]).union(libc),
+      conditions: ["CMPI": "MPI"]),
     ImportRule(
       target: "BERTAssets", path: "Sources/BERTAssets",
       documentation: "Sources/BERTAssets/README.md",
@@ -38,6 +39,9 @@ import Testing
     ImportRule(
       target: "COpenBLAS", path: "Sources/COpenBLAS", documentation: "Sources/COpenBLAS/README.md",
       allowed: ["cblas.h", "lapacke.h"]),
+    ImportRule(
+      target: "CMPI", path: "Sources/CMPI", documentation: "Sources/CMPI/README.md",
+      allowed: ["mpi.h"]),
     ImportRule(
       target: "bert", path: "Sources/bert", documentation: "Sources/bert/README.md",
       allowed: Set([
