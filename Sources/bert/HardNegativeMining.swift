@@ -11,20 +11,42 @@ enum HardNegativeMining {
 
   /// `pairs` with `miner.count` mined negatives appended to each, mined by
   /// the model in `directory` at `maxLength` tokens; read back from
-  /// `output/mined-negatives.jsonl` instead when resuming a run.
+  /// `output/mined-negatives.jsonl` instead when resuming a run. Under
+  /// mpirun, rank 0 alone mines and writes the file, and every rank trains on
+  /// the pairs it broadcasts.
   static func pairs(
     _ pairs: [RetrievalExample], miner: HardNegativeMiner, directory: URL, maxLength: Int,
     batchSize: Int, output: URL
   ) throws -> [RetrievalExample] {
     let file = output.appendingPathComponent(fileName)
-    if TrainingRun.savedPosition(in: output) != nil,
+    var bytes: [UInt8] = []
+    if Job.current?.isRoot ?? true {
+      bytes = try minedLines(
+        pairs, miner: miner, directory: directory, maxLength: maxLength, batchSize: batchSize,
+        file: file)
+    }
+    try Job.current?.broadcast(bytes: &bytes, root: 0)
+    return try RetrievalExampleReader.read(bytes: bytes, format: .jsonLines, source: file.path)
+      .examples
+  }
+
+  /// The JSON Lines of the mined pairs: those saved in `file` when resuming a
+  /// run on the same pairs, else mined now and written to `file`.
+  private static func minedLines(
+    _ pairs: [RetrievalExample], miner: HardNegativeMiner, directory: URL, maxLength: Int,
+    batchSize: Int, file: URL
+  ) throws -> [UInt8] {
+    if TrainingRun.savedPosition(in: file.deletingLastPathComponent()) != nil,
       FileManager.default.fileExists(atPath: file.path)
     {
-      let saved = try RetrievalExampleReader.read(contentsOf: file).examples
+      let bytes = try TextFile.bytes(of: file)
+      let saved = try RetrievalExampleReader.read(
+        bytes: bytes, format: .jsonLines, source: file.path
+      ).examples
       if saved.map(\.query) == pairs.map(\.query) && saved.map(\.positive) == pairs.map(\.positive)
       {
         Console.err("resuming with the hard negatives mined before, in \(file.path)")
-        return saved
+        return bytes
       }
     }
     let pipeline = try BertPipeline(directory: directory)
@@ -50,7 +72,8 @@ enum HardNegativeMining {
         (RetrievalExampleReader.negativesKey, .strings(pair.negatives)),
       ]).compact + "\n"
     }
-    try Data(lines.joined().utf8).write(to: file, options: .atomic)
-    return mined
+    let bytes = Array(lines.joined().utf8)
+    try Data(bytes).write(to: file, options: .atomic)
+    return bytes
   }
 }

@@ -90,6 +90,17 @@ struct MPIJobTests {
     let log = try String(
       contentsOf: two.appendingPathComponent("training_log.jsonl"), encoding: .utf8)
     #expect(log.split(separator: "\n").count == 3, "the log was written more than once:\n\(log)")
+    // The allreduce time is logged for 2 ranks, and is 0 for one process.
+    func communication(_ directory: URL) throws -> Double {
+      let last =
+        try String(
+          contentsOf: directory.appendingPathComponent("training_log.jsonl"), encoding: .utf8
+        ).split(separator: "\n").last.map(String.init) ?? ""
+      let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+      return try #require(object?["communication_seconds"] as? Double, "\(last)")
+    }
+    #expect(try communication(one) == 0)
+    #expect(try communication(two) > 0)
     #expect(pair.output.components(separatedBy: "saved to").count == 2, "\(pair.output)")
   }
 
@@ -127,6 +138,31 @@ struct MPIJobTests {
       contentsOf: output.appendingPathComponent("training_log.jsonl"), encoding: .utf8
     ).split(separator: "\n")
     #expect(lines.last?.contains("\"step\":600,") == true, "\(lines.suffix(2))")
+  }
+
+  /// Under 2 ranks, rank 0 mines the hard negatives and writes them once;
+  /// both ranks train on them, and a second run reads them back.
+  @Test func twoRanksMineHardNegativesOnce() throws {
+    let model = try ModelFixtures.tinyModelWithoutDropout()
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-h-\(UUID())")
+    defer { for url in [model, output] { try? FileManager.default.removeItem(at: url) } }
+    let arguments = [
+      "finetune", "--task", "retrieval", "--model", model.path, "--train",
+      ModelFixtures.url("cli/retrieval-train.jsonl").path, "--output", output.path,
+      "--batch-size", "4", "--epochs", "1", "--learning-rate", "1e-3", "--max-length", "32",
+      "--mine-hard-negatives", "2", "--negative-margin=-10",
+    ]
+    let run = try Self.mpirun(2, arguments)
+    try #require(run.status == 0, "\(run.output)")
+    #expect(
+      run.output.components(separatedBy: "mining 2 hard negatives").count == 2, "\(run.output)")
+    let file = output.appendingPathComponent("mined-negatives.jsonl")
+    let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 6, "\(lines)")
+    for line in lines {
+      let pair = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+      #expect((pair?["negatives"] as? [String])?.count == 2, "\(line)")
+    }
   }
 
   /// Ranks given different data stop at start-up with a message naming the rank.

@@ -25,13 +25,6 @@
       }
     }
 
-    /// The number of ranks on this machine, as the launcher says, or nil.
-    public static var localSize: Int? {
-      let environment = ProcessInfo.processInfo.environment
-      return (environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? environment["SLURM_NTASKS_PER_NODE"])
-        .flatMap { Int($0) }
-    }
-
     /// The world communicator, initialising MPI on the first call.
     public static func world() throws -> MPICommunicator {
       try lock.withLock {

@@ -46,6 +46,9 @@ public struct TrainingProgress: Sendable {
   public var examplesPerSecond: Double
   /// Seconds since the run (or the resume) started.
   public var elapsed: TimeInterval
+  /// Of `elapsed`, the seconds spent summing gradients across the ranks
+  /// (0 for a single process).
+  public var communicationSeconds: TimeInterval = 0
 }
 
 /// How a run ended.
@@ -150,6 +153,7 @@ public final class Trainer {
     let log =
       try isRoot ? TrainingLog(url: output.appendingPathComponent("training_log.jsonl")) : nil
     let started = Date()
+    var communicationSeconds: TimeInterval = 0
     var examplesSeen = 0
     var interrupted = false
     epochs: while state.epoch < options.epochs && state.step < totalSteps {
@@ -186,7 +190,11 @@ public final class Trainer {
 
         // The ranks' gradients and losses summed: every rank then updates alike.
         var scalars: [Float] = [windowLoss]
+        let communicationStarted = Date()
         try buckets.allreduce(scalars: &scalars, over: communicator)
+        if communicator.size > 1 {
+          communicationSeconds += Date().timeIntervalSince(communicationStarted)
+        }
         windowLoss = scalars[0]
         let rate = schedule.rate(atStep: state.step)
         optimizer.learningRate = rate
@@ -207,7 +215,8 @@ public final class Trainer {
         let progress = TrainingProgress(
           epoch: state.epoch + 1, epochCount: options.epochs, step: state.step,
           totalSteps: totalSteps, loss: meanLoss, learningRate: rate,
-          examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9), elapsed: elapsed)
+          examplesPerSecond: Double(examplesSeen) / max(elapsed, 1e-9), elapsed: elapsed,
+          communicationSeconds: communicationSeconds)
         log?.write(progress, gradientNorm: norm)
         onProgress?(progress)
         state.epochLossSum = epochLossSum

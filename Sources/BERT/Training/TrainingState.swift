@@ -126,7 +126,9 @@ final class TrainingLog {
     let line =
       "{\"epoch\":\(progress.epoch),\"step\":\(progress.step),\"loss\":\(progress.loss),"
       + "\"learning_rate\":\(progress.learningRate),\"grad_norm\":\(gradientNorm),"
-      + "\"examples_per_second\":\(progress.examplesPerSecond)}\n"
+      + "\"examples_per_second\":\(progress.examplesPerSecond),"
+      + "\"elapsed\":\(progress.elapsed),"
+      + "\"communication_seconds\":\(progress.communicationSeconds)}\n"
     handle.write(Data(line.utf8))
   }
 }
